@@ -1,0 +1,50 @@
+"""actors: an actor-model job scheduler for Python.
+
+A runner holds programs (job definitions); a spawn is one running worker of a program. Every
+call on the `Runner` becomes a message to its actors: a Supervisor, one Timer and one Program
+actor per program, and the program's Spawn actors.
+"""
+
+from __future__ import annotations
+
+from actors.clock import Clock, ManualClock, SystemClock
+from actors.errors import (
+    InvalidProgram,
+    InvalidSchedule,
+    ProgramExists,
+    ProgramNotFound,
+    RunnerStopped,
+    SchedulerError,
+    SpawnLimitError,
+)
+from actors.program import Misfire, Program, Retry
+from actors.runner import ProgramHandle, Runner
+from actors.schedules import Schedule, every, manual
+from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+
+__all__ = [
+    "Clock",
+    "InvalidProgram",
+    "InvalidSchedule",
+    "ManualClock",
+    "Misfire",
+    "Program",
+    "ProgramExists",
+    "ProgramHandle",
+    "ProgramInfo",
+    "ProgramNotFound",
+    "Retry",
+    "RunRecord",
+    "Runner",
+    "RunnerStatus",
+    "RunnerStopped",
+    "Schedule",
+    "SchedulerError",
+    "SpawnInfo",
+    "SpawnLimitError",
+    "SystemClock",
+    "every",
+    "manual",
+]
+
+__version__ = "0.1.0"

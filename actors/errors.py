@@ -1,0 +1,45 @@
+"""The error family of actors: every error a caller can see derives from `SchedulerError`."""
+
+from __future__ import annotations
+
+__all__ = [
+    "InvalidProgram",
+    "InvalidSchedule",
+    "ProgramExists",
+    "ProgramNotFound",
+    "RunnerStopped",
+    "SchedulerError",
+    "SpawnLimitError",
+]
+
+
+class SchedulerError(Exception):
+    """Base class of every error raised by actors."""
+
+
+class ProgramNotFound(SchedulerError, KeyError):
+    """No program with that id is installed in the runner."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would quote the message; a sentence reads better.
+        return str(self.args[0]) if self.args else "program not found"
+
+
+class ProgramExists(SchedulerError):
+    """A program with that id is already installed and `replace=True` was not given."""
+
+
+class InvalidProgram(SchedulerError, ValueError):
+    """A program spec (or a call's argument) is invalid; the message names field and value."""
+
+
+class InvalidSchedule(InvalidProgram):
+    """A schedule is invalid; the message names the bad field and value."""
+
+
+class SpawnLimitError(SchedulerError):
+    """Spawning past `max`, or unspawning below `min`; nothing was started or stopped."""
+
+
+class RunnerStopped(SchedulerError):
+    """The runner has been stopped; it accepts no more calls."""

@@ -1,0 +1,263 @@
+"""What the actors say to each other.
+
+Every message is a frozen attrs class. A message that expects an answer carries its own `reply`
+future (a `concurrent.futures.Future`): whoever handles it, however far it was forwarded, sets the
+answer there. So no actor ever waits on another actor's answer; only the caller of the `Runner`
+waits, on its own thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from actors.program import Program
+from actors.schedules import Schedule
+
+__all__ = [
+    "NO_ARGS",
+    "Drain",
+    "GetHistory",
+    "GetProgramInfo",
+    "GetSpawns",
+    "GetState",
+    "GetStatus",
+    "Install",
+    "NextRun",
+    "ProgramFinished",
+    "ProgramRequest",
+    "Request",
+    "Run",
+    "RunFinished",
+    "SetState",
+    "Shutdown",
+    "Spawn",
+    "Tick",
+    "Trigger",
+    "Uninstall",
+    "Unspawn",
+    "Wake",
+    "gather",
+    "resolve",
+]
+
+
+class _NoArgs:
+    """Marks 'no args given': call the program's `args_fn`."""
+
+    def __repr__(self) -> str:
+        return "NO_ARGS"
+
+
+NO_ARGS: Any = _NoArgs()
+
+
+def _future() -> Future[Any]:
+    return Future()
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """A message whose handler answers through `reply`."""
+
+    reply: Future[Any] = attrs.field(factory=_future, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ProgramRequest(Request):
+    """A request about one program: the supervisor routes it to that program's actor."""
+
+    program_id: str
+
+
+# --- Runner -> Supervisor ------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Install(Request):
+    """Register `program` with its initial `state` (already built by `create_fn`)."""
+
+    program: Program
+    state: Any
+    replace: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Uninstall(ProgramRequest):
+    """Stop a program's timer and spawns (gracefully) and forget it."""
+
+
+@attrs.frozen(kw_only=True)
+class GetStatus(Request):
+    """Ask for a `RunnerStatus` snapshot."""
+
+
+@attrs.frozen(kw_only=True)
+class Shutdown(Request):
+    """Stop every timer and drain every program: the first half of `Runner.stop`."""
+
+
+# --- routed to a ProgramActor ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Spawn(ProgramRequest):
+    """Start `n` spawns; answered with their ids."""
+
+    n: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class Unspawn(ProgramRequest):
+    """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids."""
+
+    n: int = 1
+    policy: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Trigger(ProgramRequest):
+    """Run `main_fn` once now; answered with its result when the run is merged."""
+
+    args: Any = NO_ARGS
+
+
+@attrs.frozen(kw_only=True)
+class GetState(ProgramRequest):
+    """Ask for the program's merged state."""
+
+
+@attrs.frozen(kw_only=True)
+class SetState(ProgramRequest):
+    """Replace the program's state."""
+
+    value: Any
+
+
+@attrs.frozen(kw_only=True)
+class GetProgramInfo(ProgramRequest):
+    """Ask for a `ProgramInfo` snapshot."""
+
+
+@attrs.frozen(kw_only=True)
+class GetSpawns(ProgramRequest):
+    """Ask for the `SpawnInfo` of every spawn not yet stopped, oldest first."""
+
+
+@attrs.frozen(kw_only=True)
+class GetHistory(ProgramRequest):
+    """Ask for the newest `limit` `RunRecord`s, newest first."""
+
+    limit: int = 50
+
+
+@attrs.frozen(kw_only=True)
+class Drain(Request):
+    """Stop taking ticks, let running work finish, stop every spawn, then stop."""
+
+
+# --- Clock -> Timer -> Program -> Spawn -> Program ----------------------------------------
+
+
+@attrs.frozen
+class Wake:
+    """From the clock to a TimerActor: the deadline `fire_at` was reached."""
+
+    fire_at: datetime
+
+
+@attrs.frozen
+class Tick:
+    """From a TimerActor to its ProgramActor: run now, for the tick scheduled at `scheduled_at`.
+
+    `missed` lists the late ticks that will not run (the misfire policy dropped them); `runs` is
+    `False` when this tick only reports them. A `replay` tick (coalesce `"all"`) is never dropped
+    by a busy spawn: it waits its turn.
+    """
+
+    scheduled_at: datetime
+    missed: tuple[datetime, ...] = ()
+    runs: bool = True
+    replay: bool = False
+
+
+@attrs.frozen
+class NextRun:
+    """From a TimerActor to its ProgramActor: when the next tick is due (`None` = never)."""
+
+    at: datetime | None
+    schedule: Schedule | None = None
+
+
+@attrs.frozen
+class Run:
+    """From a ProgramActor to a SpawnActor: run `main_fn` once."""
+
+    run_id: str
+    scheduled_at: datetime
+    args: Any = NO_ARGS
+
+
+@attrs.frozen
+class RunFinished:
+    """From a worker thread to its SpawnActor, and on to the ProgramActor: a run's outcome."""
+
+    run_id: str
+    spawn_id: str
+    started_at: datetime
+    finished_at: datetime
+    result: Any = None
+    error: BaseException | None = None
+
+
+@attrs.frozen
+class ProgramFinished:
+    """From a ProgramActor to the supervisor: `max_runs` reached, stop the program's timer."""
+
+    program_id: str
+
+
+def resolve(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """Answer `future` unless it is already answered or was cancelled by its caller."""
+    if future.done():
+        return
+    try:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    except Exception:  # noqa: BLE001 - InvalidStateError: the caller cancelled it meanwhile
+        return
+
+
+def gather(futures: list[Future[Any]]) -> Future[list[Any]]:
+    """A future answered with every result of `futures` (in order) once all are answered.
+
+    The first error among them answers it instead. Nobody blocks: completion is driven by the
+    callbacks of the futures themselves.
+    """
+    combined: Future[list[Any]] = Future()
+    if not futures:
+        combined.set_result([])
+        return combined
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[Any]) -> None:
+        with lock:  # callbacks run on whichever threads answer the futures
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            errors = [f.exception() for f in futures if f.exception() is not None]
+            if errors:
+                resolve(combined, error=errors[0])
+            else:
+                resolve(combined, [f.result() for f in futures])
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return combined

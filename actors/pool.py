@@ -1,0 +1,429 @@
+"""ProgramActor: one program's state and its pool of spawns, kept within `[min, max]`.
+
+The ProgramActor is the only owner of a program's state: every merge happens in its message
+handler, one message at a time, so merges never race. It also keeps the books: which spawn is
+idle or running, the counters, the run history. It fans every `Tick` out to every spawn, and a
+busy spawn follows the program's `overlap` rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+from collections import deque
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+import attrs
+from pykka import ActorRef
+
+from actors.errors import InvalidProgram, RunnerStopped, SchedulerError, SpawnLimitError
+from actors.messages import (
+    NO_ARGS,
+    Drain,
+    GetHistory,
+    GetProgramInfo,
+    GetSpawns,
+    GetState,
+    NextRun,
+    ProgramFinished,
+    Run,
+    RunFinished,
+    SetState,
+    Spawn,
+    Tick,
+    Trigger,
+    Unspawn,
+    resolve,
+)
+from actors.program import POLICIES, Program
+from actors.runtime import Actor, Runtime
+from actors.snapshots import ProgramInfo, ProgramStatus, RunRecord, RunStatus, SpawnInfo
+from actors.spawn import SpawnActor
+
+__all__ = ["ProgramActor", "SpawnSlot"]
+
+logger = logging.getLogger("actors.program")
+
+_RESULT_WIDTH = 200
+
+
+def _result_text(result: Any) -> str:
+    text = repr(result)
+    return text if len(text) <= _RESULT_WIDTH else text[: _RESULT_WIDTH - 1] + "…"
+
+
+def _check_count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        msg = f"n must be an int >= 1, got {n!r}"
+        raise InvalidProgram(msg)
+    return n
+
+
+@attrs.define
+class SpawnSlot:
+    """What a ProgramActor knows about one of its spawns."""
+
+    id: str
+    ref: ActorRef[Any]
+    started_at: datetime
+    temporary: bool = False
+    running: bool = False
+    stopping: bool = False
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_error: BaseException | None = None
+    queued: deque[Tick] = attrs.field(factory=deque)
+
+    @property
+    def in_pool(self) -> bool:
+        """Counted in the pool: takes ticks and counts towards `[min, max]`."""
+        return not self.temporary and not self.stopping
+
+    def info(self, program_id: str) -> SpawnInfo:
+        status = "stopping" if self.stopping else "running" if self.running else "idle"
+        return SpawnInfo(
+            id=self.id,
+            program=program_id,
+            status=status,
+            started_at=self.started_at,
+            runs=self.runs,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            last_error=self.last_error,
+        )
+
+
+class ProgramActor(Actor):
+    """Owns one program's state, spawns, counters and history."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        program: Program,
+        state: Any,
+        supervisor_ref: ActorRef[Any],
+        history: int,
+    ) -> None:
+        super().__init__(runtime)
+        self.program = program
+        self.state = state
+        self.supervisor_ref = supervisor_ref
+        self.status: ProgramStatus = "active"
+        self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
+        self.last_run: datetime | None = None
+        self.last_error: BaseException | None = None
+        self.next_run: datetime | None = None
+        self.schedule_text = program.schedule.describe()
+        self._slots: dict[str, SpawnSlot] = {}  # insertion order: oldest first
+        self._spawn_numbers = itertools.count(1)
+        self._temporary_numbers = itertools.count(1)
+        self._run_numbers = itertools.count(1)
+        self._running: dict[str, RunRecord] = {}
+        self._waiters: dict[str, Future[Any]] = {}
+        self._history: deque[RunRecord] = deque(maxlen=history)
+        self._drains: list[Future[Any]] = []
+        self._warned_no_spawns = False
+
+    def __str__(self) -> str:
+        return f"ProgramActor({self.program.id})"
+
+    def on_start(self) -> None:
+        for _ in range(self.program.min):
+            self._start_spawn()
+
+    def on_stop(self) -> None:
+        stopped = RunnerStopped(f"program {self.program.id!r} stopped before the run finished")
+        for waiter in self._waiters.values():
+            resolve(waiter, error=stopped)
+        for slot in self._slots.values():
+            slot.ref.stop(block=False)
+        for drain in self._drains:
+            resolve(drain)
+
+    # --- spawns -----------------------------------------------------------------------------
+
+    def _pool(self) -> list[SpawnSlot]:
+        return [slot for slot in self._slots.values() if slot.in_pool]
+
+    def _start_spawn(self, *, temporary: bool = False) -> SpawnSlot:
+        if temporary:
+            spawn_id = f"{self.program.id}-temp-{next(self._temporary_numbers)}"
+        else:
+            spawn_id = f"{self.program.id}-{next(self._spawn_numbers)}"
+        ref = SpawnActor.start(self.runtime, self.program, spawn_id, self.actor_ref)
+        slot = SpawnSlot(spawn_id, ref, self.runtime.clock.now(), temporary=temporary)
+        self._slots[spawn_id] = slot
+        logger.debug("%s started %s", self, spawn_id)
+        return slot
+
+    def _stop_spawn(self, slot: SpawnSlot) -> None:
+        del self._slots[slot.id]
+        for tick in slot.queued:
+            self._record_not_run(tick.scheduled_at, "skipped", slot.id)
+        slot.queued.clear()
+        slot.ref.stop(block=False)
+        logger.debug("%s stopped %s", self, slot.id)
+        self._check_drained()
+
+    def _retire(self, slot: SpawnSlot) -> None:
+        """Stop `slot` now if idle, else once its run finishes."""
+        slot.stopping = True
+        if not slot.running:
+            self._stop_spawn(slot)
+
+    def _choose(self, policy: str) -> SpawnSlot:
+        pool = self._pool()
+        if policy == "first":
+            return pool[0]
+        if policy == "idle":
+            idle = [slot for slot in pool if not slot.running]
+            return idle[-1] if idle else pool[-1]
+        return pool[-1]
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def _next_run_id(self) -> str:
+        return f"{self.program.id}#{next(self._run_numbers)}"
+
+    def _dispatch(
+        self,
+        slot: SpawnSlot,
+        scheduled_at: datetime,
+        args: Any = NO_ARGS,
+        waiter: Future[Any] | None = None,
+    ) -> None:
+        run_id = self._next_run_id()
+        slot.running = True
+        self._running[run_id] = RunRecord(
+            id=run_id,
+            program=self.program.id,
+            spawn=slot.id,
+            scheduled_at=scheduled_at,
+            status="running",
+        )
+        if waiter is not None:
+            self._waiters[run_id] = waiter
+        self.tell(slot.ref, Run(run_id, scheduled_at, args))
+
+    def _record_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
+        if status == "missed":
+            self.missed += 1
+        else:
+            self.skipped += 1
+        self._history.append(
+            RunRecord(
+                id=self._next_run_id(),
+                program=self.program.id,
+                spawn=spawn,
+                scheduled_at=scheduled_at,
+                status=status,
+            )
+        )
+
+    def _offer(self, slot: SpawnSlot, tick: Tick) -> None:
+        """Give `tick` to `slot`, following `overlap` if it is busy."""
+        if not slot.running:
+            self._dispatch(slot, tick.scheduled_at)
+        elif tick.replay or (self.program.overlap == "queue" and not slot.queued):
+            slot.queued.append(tick)
+        else:
+            self._record_not_run(tick.scheduled_at, "skipped", slot.id)
+
+    def _check_drained(self) -> None:
+        if self._drains and not self._slots:
+            for drain in self._drains:
+                resolve(drain)
+            self._drains.clear()
+            self.stop()
+
+    # --- messages ---------------------------------------------------------------------------
+
+    @functools.singledispatchmethod
+    def receive(self, message: Any) -> Any:
+        return super().receive(message)
+
+    @receive.register
+    def _tick(self, message: Tick) -> None:
+        for scheduled_at in message.missed:
+            self._record_not_run(scheduled_at, "missed", None)
+        if not message.runs or self._drains or self.status == "finished":
+            return
+        pool = self._pool()
+        if not pool:
+            self._record_not_run(message.scheduled_at, "skipped", None)
+            if not self._warned_no_spawns:
+                self._warned_no_spawns = True
+                logger.warning(
+                    "program %r has no spawns, so its ticks pass without running "
+                    "(spawn one with runner.spawn(%r), or set min=1)",
+                    self.program.id,
+                    self.program.id,
+                )
+            return
+        for slot in pool:
+            self._offer(slot, message)
+
+    @receive.register
+    def _next_run(self, message: NextRun) -> None:
+        self.next_run = None if self.status == "finished" else message.at
+
+    @receive.register
+    def _finished(self, message: RunFinished) -> None:
+        record = self._running.pop(message.run_id, None)
+        slot = self._slots.get(message.spawn_id)
+        result, error = message.result, message.error
+        if error is None:
+            try:
+                self.state = self.program.merge_fn(self.state, result)
+            except Exception as merge_error:  # noqa: BLE001 - user code
+                error = merge_error
+        self.runs += 1
+        self.last_run = message.started_at
+        if error is None:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+            self.last_error = error
+            logger.info("run %s of %r failed: %r", message.run_id, self.program.id, error)
+        self._history.append(
+            RunRecord(
+                id=message.run_id,
+                program=self.program.id,
+                spawn=message.spawn_id,
+                scheduled_at=record.scheduled_at if record else None,
+                status="completed" if error is None else "failed",
+                started_at=message.started_at,
+                finished_at=message.finished_at,
+                result=_result_text(result) if error is None else None,
+                error=error,
+            )
+        )
+        waiter = self._waiters.pop(message.run_id, None)
+        if waiter is not None:
+            resolve(waiter, result, error)
+        if self.program.max_runs is not None and self.runs >= self.program.max_runs:
+            self._finish()
+        if slot is None:
+            return
+        slot.running = False
+        slot.runs += 1
+        if error is None:
+            slot.succeeded += 1
+        else:
+            slot.failed += 1
+            slot.last_error = error
+        if slot.stopping or slot.temporary:
+            self._stop_spawn(slot)
+        elif slot.queued and self.status != "finished":
+            tick = slot.queued.popleft()
+            self._dispatch(slot, tick.scheduled_at)
+
+    def _finish(self) -> None:
+        if self.status == "finished":
+            return
+        self.status = "finished"
+        self.next_run = None
+        for slot in self._slots.values():
+            for tick in slot.queued:
+                self._record_not_run(tick.scheduled_at, "skipped", slot.id)
+            slot.queued.clear()
+        self.tell(self.supervisor_ref, ProgramFinished(self.program.id))
+
+    @receive.register
+    def _spawn(self, message: Spawn) -> None:
+        n = _check_count(message.n)
+        if self._drains:
+            raise SchedulerError(f"program {self.program.id!r} is stopping")
+        count, most = len(self._pool()), self.program.max
+        if most is not None and count + n > most:
+            msg = (
+                f"cannot spawn {n} more of {self.program.id!r}: it has {count} spawn(s) "
+                f"and max={most}"
+            )
+            raise SpawnLimitError(msg)
+        resolve(message.reply, [self._start_spawn().id for _ in range(n)])
+
+    @receive.register
+    def _unspawn(self, message: Unspawn) -> None:
+        n = _check_count(message.n)
+        policy = self.program.policy if message.policy is None else message.policy
+        if policy not in POLICIES:
+            msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
+            raise InvalidProgram(msg)
+        count, least = len(self._pool()), self.program.min
+        if count - n < least:
+            msg = (
+                f"cannot unspawn {n} of {self.program.id!r}: it has {count} spawn(s) "
+                f"and min={least}"
+            )
+            raise SpawnLimitError(msg)
+        chosen = []
+        for _ in range(n):
+            slot = self._choose(policy)
+            chosen.append(slot.id)
+            self._retire(slot)
+        resolve(message.reply, chosen)
+
+    @receive.register
+    def _trigger(self, message: Trigger) -> None:
+        if self._drains:
+            raise SchedulerError(f"program {self.program.id!r} is stopping")
+        idle = next((slot for slot in self._pool() if not slot.running), None)
+        slot = idle if idle is not None else self._start_spawn(temporary=True)
+        self._dispatch(slot, self.runtime.clock.now(), message.args, message.reply)
+
+    @receive.register
+    def _get_state(self, message: GetState) -> None:
+        resolve(message.reply, self.state)
+
+    @receive.register
+    def _set_state(self, message: SetState) -> None:
+        self.state = message.value
+        resolve(message.reply, None)
+
+    @receive.register
+    def _get_info(self, message: GetProgramInfo) -> None:
+        resolve(message.reply, self.info())
+
+    @receive.register
+    def _get_spawns(self, message: GetSpawns) -> None:
+        spawns = [slot.info(self.program.id) for slot in self._slots.values() if not slot.temporary]
+        resolve(message.reply, spawns)
+
+    @receive.register
+    def _get_history(self, message: GetHistory) -> None:
+        records = [*reversed(self._running.values()), *reversed(self._history)]
+        resolve(message.reply, records[: max(0, message.limit)])
+
+    @receive.register
+    def _drain(self, message: Drain) -> None:
+        self._drains.append(message.reply)
+        for slot in list(self._slots.values()):
+            self._retire(slot)
+        self._check_drained()
+
+    def info(self) -> ProgramInfo:
+        """A snapshot of this program."""
+        return ProgramInfo(
+            id=self.program.id,
+            name=self.program.name,
+            schedule=self.schedule_text,
+            status=self.status,
+            spawns=len(self._pool()),
+            min=self.program.min,
+            max=self.program.max,
+            state=self.state,
+            runs=self.runs,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            skipped=self.skipped,
+            missed=self.missed,
+            running=len(self._running),
+            last_run=self.last_run,
+            next_run=self.next_run,
+            last_error=self.last_error,
+        )

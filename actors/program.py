@@ -1,0 +1,241 @@
+"""Program specs and their validation: `Program`, `Retry` and `Misfire`.
+
+A `Program` is a job definition. It is frozen and validated at construction, so a bad spec fails
+where it is written, with an `InvalidProgram` that names the field and the value, before anything
+starts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, Literal
+
+import attrs
+
+from actors.errors import InvalidProgram
+from actors.schedules import Manual, Schedule, every
+
+__all__ = ["Misfire", "Program", "Retry", "default_merge"]
+
+Policy = Literal["last", "first", "idle"]
+Overlap = Literal["skip", "queue"]
+Coalesce = Literal["latest", "all", "skip"]
+
+POLICIES: tuple[str, ...] = ("last", "first", "idle")
+OVERLAPS: tuple[str, ...] = ("skip", "queue")
+COALESCES: tuple[str, ...] = ("latest", "all", "skip")
+
+
+def default_merge(state: Any, result: Any) -> Any:
+    """The default `merge_fn`: dict-merge two mappings; `None` keeps the state; else replace."""
+    if result is None:
+        return state
+    if isinstance(state, Mapping) and isinstance(result, Mapping):
+        return {**state, **result}
+    return result
+
+
+def _none() -> None:
+    return None
+
+
+def _fail(attribute: attrs.Attribute[Any], value: Any, expectation: str) -> None:
+    msg = f"{attribute.name} must be {expectation}, got {value!r}"
+    raise InvalidProgram(msg)
+
+
+def _callable(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not callable(value):
+        _fail(attribute, value, "callable")
+
+
+def _non_empty_str(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        _fail(attribute, value, "a non-empty str")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_at_least(lowest: int, *, optional: bool = False) -> Callable[..., None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not _is_int(value) or value < lowest:
+            _fail(attribute, value, f"an int >= {lowest}" + (" or None" if optional else ""))
+
+    return check
+
+
+def _seconds(*, optional: bool, positive: bool = False) -> Callable[..., None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        ok = _is_number(value) and (value > 0 if positive else value >= 0)
+        if not ok:
+            bound = "> 0" if positive else ">= 0"
+            _fail(attribute, value, f"a number of seconds {bound}" + (" or None" if optional else ""))
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[..., None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            _fail(attribute, value, "one of " + ", ".join(repr(c) for c in choices))
+
+    return check
+
+
+def _to_tags(value: Any) -> Any:
+    if isinstance(value, list | set | frozenset):
+        return tuple(value)
+    return value
+
+
+def _tags(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(tag, str) for tag in value):
+        _fail(attribute, value, "a tuple of str")
+
+
+@attrs.frozen
+class Retry:
+    """How a failed run is retried.
+
+    Attributes:
+        attempts: every try counts, the first included (`attempts=1` means no retry).
+        backoff: seconds before the second try.
+        factor: each further wait is the previous one times this.
+        max_backoff: a ceiling on the wait, in seconds (`None` = none).
+        jitter: up to this many seconds of random extra wait.
+    """
+
+    attempts: int = attrs.field(default=3, validator=_int_at_least(1))
+    backoff: float = attrs.field(default=1.0, validator=_seconds(optional=False))
+    factor: float = attrs.field(default=2.0, validator=_seconds(optional=False))
+    max_backoff: float | None = attrs.field(default=None, validator=_seconds(optional=True))
+    jitter: float = attrs.field(default=0.0, validator=_seconds(optional=False))
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after try number `attempt` (1-based) failed, before jitter."""
+        wait = self.backoff * self.factor ** (attempt - 1)
+        return wait if self.max_backoff is None else min(wait, self.max_backoff)
+
+
+@attrs.frozen
+class Misfire:
+    """What happens to ticks that come late (after a jump, a pause of the machine, a busy clock).
+
+    Attributes:
+        grace: a tick later than this many seconds is missed (`None` = no limit).
+        coalesce: of the late ticks left, `"latest"` runs the newest once, `"all"` replays each,
+            `"skip"` runs none. What does not run is counted as missed.
+    """
+
+    grace: float | None = attrs.field(default=None, validator=_seconds(optional=True))
+    coalesce: Coalesce = attrs.field(default="latest", validator=_one_of(COALESCES))
+
+
+def _schedule(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, Schedule):
+        _fail(attribute, value, "a Schedule such as every(60) or manual()")
+
+
+def _interval(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if not _is_number(seconds) or seconds <= 0:
+        _fail(attribute, value, "a number of seconds > 0 or a timedelta")
+
+
+@attrs.frozen
+class Program:
+    """A job definition: what runs (`main_fn`), when (`schedule`), and the state it builds.
+
+    See the field table in the README and SPEC. Every field is validated at construction and
+    raises `InvalidProgram` naming the field and the value.
+    """
+
+    id: str = attrs.field(validator=_non_empty_str)
+    main_fn: Callable[[Any, Any], Any] = attrs.field(validator=_callable)
+    schedule: Schedule = attrs.field(default=None, validator=_schedule)
+    interval: float | timedelta | None = attrs.field(default=None, validator=_interval)
+    create_fn: Callable[[], Any] = attrs.field(default=_none, validator=_callable)
+    args_fn: Callable[[], Any] = attrs.field(default=_none, validator=_callable)
+    merge_fn: Callable[[Any, Any], Any] = attrs.field(default=default_merge, validator=_callable)
+    min: int = attrs.field(default=0, validator=_int_at_least(0))
+    max: int | None = attrs.field(default=None, validator=_int_at_least(1, optional=True))
+    policy: Policy = attrs.field(default="last", validator=_one_of(POLICIES))
+    overlap: Overlap = attrs.field(default="skip", validator=_one_of(OVERLAPS))
+    max_runs: int | None = attrs.field(default=None, validator=_int_at_least(1, optional=True))
+    timeout: float | None = attrs.field(
+        default=None, validator=_seconds(optional=True, positive=True)
+    )
+    retry: Retry | None = attrs.field(
+        default=None, validator=attrs.validators.optional(lambda _, a, v: _typed(a, v, Retry))
+    )
+    priority: int = attrs.field(default=0, validator=lambda _, a, v: _int_typed(a, v))
+    misfire: Misfire = attrs.field(factory=Misfire, validator=lambda _, a, v: _typed(a, v, Misfire))
+    name: str = attrs.field(default=None)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=_tags)
+
+    def __attrs_post_init__(self) -> None:
+        if self.schedule is not None and self.interval is not None:
+            msg = (
+                f"give schedule or interval, not both: schedule={self.schedule!r}, "
+                f"interval={self.interval!r}"
+            )
+            raise InvalidProgram(msg)
+        if self.interval is not None:
+            object.__setattr__(self, "schedule", every(self.interval))
+        elif self.schedule is None:
+            object.__setattr__(self, "schedule", Manual())
+        if self.max is not None and self.min > self.max:
+            msg = f"min must be <= max, got min={self.min!r}, max={self.max!r}"
+            raise InvalidProgram(msg)
+        if self.name is None:
+            object.__setattr__(self, "name", self.id)
+        elif not isinstance(self.name, str):
+            msg = f"name must be a str, got {self.name!r}"
+            raise InvalidProgram(msg)
+
+    @classmethod
+    def from_mapping(cls, spec: Mapping[str, Any]) -> Program:
+        """Build a program from a plain dict with the same keys (map style).
+
+        Raises:
+            InvalidProgram: an unknown key, a missing required key, or an invalid value.
+        """
+        if isinstance(spec, Program):
+            return spec
+        if not isinstance(spec, Mapping):
+            msg = f"program must be a Program or a dict, got {spec!r}"
+            raise InvalidProgram(msg)
+        known = {field.name for field in attrs.fields(cls)}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            msg = f"unknown program field(s) {', '.join(map(repr, unknown))} in {dict(spec)!r}"
+            raise InvalidProgram(msg)
+        for required in ("id", "main_fn"):
+            if required not in spec:
+                msg = f"{required} is required, got a dict without it: {dict(spec)!r}"
+                raise InvalidProgram(msg)
+        return cls(**spec)
+
+
+def _typed(attribute: attrs.Attribute[Any], value: Any, kind: type) -> None:
+    if not isinstance(value, kind):
+        _fail(attribute, value, f"a {kind.__name__}")
+
+
+def _int_typed(attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_int(value):
+        _fail(attribute, value, "an int")

@@ -1,0 +1,360 @@
+"""Runner and ProgramHandle: the public facade that turns every call into a message.
+
+A `Runner` is a plain object. Creating one starts its SupervisorActor; every method builds a
+message, sends it to the supervisor and waits (on the caller's thread, never an actor's) for the
+answer on the message's reply future.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from actors.clock import Clock, SystemClock
+from actors.errors import InvalidProgram, RunnerStopped
+from actors.messages import (
+    NO_ARGS,
+    GetHistory,
+    GetProgramInfo,
+    GetSpawns,
+    GetState,
+    GetStatus,
+    Install,
+    Request,
+    SetState,
+    Shutdown,
+    Spawn,
+    Trigger,
+    Uninstall,
+    Unspawn,
+)
+from actors.program import Program
+from actors.runtime import Runtime
+from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.supervisor import SupervisorActor
+
+__all__ = ["ProgramHandle", "Runner"]
+
+logger = logging.getLogger("actors.runner")
+
+_runner_numbers = itertools.count(1)
+
+#: How long a call waits for its answer. Actors never block, so an answer that takes this long
+#: means something is badly wrong; better a `TimeoutError` than a hung REPL.
+CALL_TIMEOUT = 60.0
+
+#: How long a runner forgotten at interpreter exit gives its running work.
+EXIT_TIMEOUT = 5.0
+
+
+class Runner:
+    """Holds programs and runs them. Created = started; also a context manager.
+
+    Args:
+        id: a name for people and logs (default: `runner-N`).
+        clock: where time comes from (default: a new `SystemClock`; tests use `ManualClock`).
+        max_concurrent: at most this many `main_fn`s at once across the runner (`None` = no cap).
+        history: how many `RunRecord`s to keep per program.
+    """
+
+    def __init__(
+        self,
+        id: str | None = None,  # noqa: A002 - the SPEC's name for it
+        *,
+        clock: Clock | None = None,
+        max_concurrent: int | None = None,
+        history: int = 1000,
+    ) -> None:
+        if id is not None and (not isinstance(id, str) or not id):
+            msg = f"id must be a non-empty str or None, got {id!r}"
+            raise InvalidProgram(msg)
+        if clock is not None and not isinstance(clock, Clock):
+            msg = f"clock must be a Clock such as SystemClock() or ManualClock(), got {clock!r}"
+            raise InvalidProgram(msg)
+        if max_concurrent is not None and (
+            isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int)
+            or max_concurrent < 1
+        ):
+            msg = f"max_concurrent must be an int >= 1 or None, got {max_concurrent!r}"
+            raise InvalidProgram(msg)
+        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+            msg = f"history must be an int >= 0, got {history!r}"
+            raise InvalidProgram(msg)
+        self.id = id if id is not None else f"runner-{next(_runner_numbers)}"
+        self.clock = clock if clock is not None else SystemClock()
+        self.max_concurrent = max_concurrent
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+        self._runtime = Runtime(self.id, self.clock)
+        self._supervisor = SupervisorActor.start(self._runtime, self.id, history)
+        self.clock.attach(self)
+        atexit.register(self._stop_at_exit)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _send(self, message: Request) -> Future[Any]:
+        if self._stopped:
+            msg = f"runner {self.id!r} is stopped"
+            raise RunnerStopped(msg)
+        self._supervisor.tell(message)
+        return message.reply
+
+    def _call(self, message: Request, timeout: float | None = CALL_TIMEOUT) -> Any:
+        return self._send(message).result(timeout)
+
+    def _stop_at_exit(self) -> None:
+        try:
+            self.stop(timeout=EXIT_TIMEOUT)
+        except Exception:  # noqa: BLE001 - never let exit fail because of us
+            logger.exception("stopping runner %r at exit failed", self.id)
+
+    def __repr__(self) -> str:
+        if self._stopped:
+            return f"<Runner {self.id!r} stopped>"
+        try:
+            status = self.status()
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            return f"<Runner {self.id!r}>"
+        totals = status.totals
+        return (
+            f"<Runner {self.id!r} running: {totals['programs']} programs, "
+            f"{totals['spawns']} spawns, {totals['runs']} runs, {totals['failed']} failed>"
+        )
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __getitem__(self, program_id: str) -> ProgramHandle:
+        self.info(program_id)  # raises ProgramNotFound
+        return ProgramHandle(self, program_id)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether `stop()` was called."""
+        return self._stopped
+
+    # --- programs ---------------------------------------------------------------------------
+
+    def install(self, program: Program | Mapping[str, Any], *, replace: bool = False) -> Program:
+        """Register a program, start its `min` spawns and its timer.
+
+        `program` may be a `Program` or a dict with the same keys. Its `create_fn` runs here, on
+        the caller's thread: if it raises, the error propagates and nothing is installed.
+
+        Raises:
+            ProgramExists: a program with that id is installed and `replace` is false.
+            InvalidProgram: the spec is invalid.
+        """
+        spec = Program.from_mapping(program)
+        if self._stopped:
+            raise RunnerStopped(f"runner {self.id!r} is stopped")
+        state = spec.create_fn()
+        result: Program = self._call(Install(program=spec, state=state, replace=replace))
+        return result
+
+    def uninstall(self, id: str) -> None:  # noqa: A002
+        """Stop a program's timer and spawns (gracefully: running work finishes) and forget it.
+
+        Raises:
+            ProgramNotFound: no such program.
+        """
+        self._call(Uninstall(program_id=id))
+
+    def spawn(self, id: str, n: int = 1) -> list[str]:  # noqa: A002
+        """Start `n` spawns of a program; returns their ids, such as `["worker-3"]`.
+
+        Raises:
+            SpawnLimitError: that would pass the program's `max` (nothing is started).
+        """
+        result: list[str] = self._call(Spawn(program_id=id, n=n))
+        return result
+
+    def unspawn(self, id: str, n: int = 1, *, policy: str | None = None) -> list[str]:  # noqa: A002
+        """Stop `n` spawns gracefully (a running one finishes first); returns their ids.
+
+        Args:
+            id: the program.
+            n: how many.
+            policy: `"last"` (newest), `"first"` (oldest) or `"idle"` (an idle one, else the
+                newest); default: the program's `policy`.
+
+        Raises:
+            SpawnLimitError: that would go below the program's `min` (nothing is stopped).
+        """
+        result: list[str] = self._call(Unspawn(program_id=id, n=n, policy=policy))
+        return result
+
+    def trigger(
+        self,
+        id: str,  # noqa: A002
+        args: Any = NO_ARGS,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run `main_fn` once now, on an idle spawn or else on a temporary one.
+
+        The run is merged and counted like any other. With `wait=True` this returns main_fn's
+        result, or raises its exception (or `merge_fn`'s); with `wait=False` it returns a
+        `concurrent.futures.Future` at once. `args` overrides the program's `args_fn`.
+
+        Raises:
+            ProgramNotFound: no such program.
+            TimeoutError: `timeout` seconds passed before the run finished.
+        """
+        future = self._send(Trigger(program_id=id, args=args))
+        if not wait:
+            return future
+        return future.result(timeout)
+
+    def get_state(self, id: str) -> Any:  # noqa: A002
+        """The program's merged state."""
+        return self._call(GetState(program_id=id))
+
+    def set_state(self, id: str, value: Any) -> None:  # noqa: A002
+        """Replace the program's state."""
+        self._call(SetState(program_id=id, value=value))
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def status(self) -> RunnerStatus:
+        """A snapshot of the whole runner; its `repr` is a table."""
+        result: RunnerStatus = self._call(GetStatus())
+        return result
+
+    def programs(self) -> list[ProgramInfo]:
+        """A snapshot of every program, in install order."""
+        return list(self.status().programs)
+
+    def info(self, id: str) -> ProgramInfo:  # noqa: A002
+        """A snapshot of one program."""
+        result: ProgramInfo = self._call(GetProgramInfo(program_id=id))
+        return result
+
+    def spawns(self, id: str) -> list[SpawnInfo]:  # noqa: A002
+        """The program's spawns not yet stopped (idle, running, stopping), oldest first."""
+        result: list[SpawnInfo] = self._call(GetSpawns(program_id=id))
+        return result
+
+    def history(self, id: str, limit: int = 50) -> list[RunRecord]:  # noqa: A002
+        """The program's most recent runs, newest first (running ones first of all)."""
+        result: list[RunRecord] = self._call(GetHistory(program_id=id, limit=limit))
+        return result
+
+    # --- time and lifecycle -----------------------------------------------------------------
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Block until every due tick is delivered and every resulting run finished and merged.
+
+        Raises:
+            TimeoutError: the runner did not settle within `timeout` seconds.
+            RunnerStopped: the runner is stopped.
+        """
+        if self._stopped:
+            raise RunnerStopped(f"runner {self.id!r} is stopped")
+        deadline = time.monotonic() + timeout
+        activity = self._runtime.activity
+        while True:
+            remaining = deadline - time.monotonic()
+            if activity.wait_idle(max(0.0, remaining)) and not self.clock.has_due():
+                return
+            if remaining <= 0:
+                msg = (
+                    f"runner {self.id!r} did not settle within {timeout} s "
+                    f"({activity.count} message(s) or run(s) still in flight)"
+                )
+                raise TimeoutError(msg)
+            # A due deadline on a real clock is posted within a millisecond; look again then.
+            time.sleep(0.001)
+
+    def stop(self, *, wait: bool = True, timeout: float = 10.0) -> None:
+        """Stop the runner: no new ticks; running `main_fn`s get `timeout` to finish; then
+        every actor stops and no thread of ours is left. Calling it again does nothing.
+
+        Args:
+            wait: wait (up to `timeout`) for running work to finish; `False` abandons it.
+            timeout: seconds running work gets before it is abandoned.
+        """
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        atexit.unregister(self._stop_at_exit)
+        shutdown = Shutdown()
+        self._supervisor.tell(shutdown)
+        if wait:
+            try:
+                shutdown.reply.result(timeout)
+            except TimeoutError:
+                logger.warning(
+                    "runner %r: running work did not finish within %s s; abandoning it",
+                    self.id,
+                    timeout,
+                )
+        self._runtime.shutdown()
+        self.clock.detach(self)
+        self.clock.release()
+
+
+class ProgramHandle:
+    """One program of a runner, with the runner's calls bound to it (`runner["worker"]`)."""
+
+    def __init__(self, runner: Runner, program_id: str) -> None:
+        self.runner = runner
+        self.id = program_id
+
+    def __repr__(self) -> str:
+        try:
+            return repr(self.info())
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            return f"<ProgramHandle {self.id!r}>"
+
+    def info(self) -> ProgramInfo:
+        """A snapshot of the program."""
+        return self.runner.info(self.id)
+
+    def spawn(self, n: int = 1) -> list[str]:
+        """Start `n` spawns; see `Runner.spawn`."""
+        return self.runner.spawn(self.id, n)
+
+    def unspawn(self, n: int = 1, *, policy: str | None = None) -> list[str]:
+        """Stop `n` spawns gracefully; see `Runner.unspawn`."""
+        return self.runner.unspawn(self.id, n, policy=policy)
+
+    def trigger(self, args: Any = NO_ARGS, *, wait: bool = True, timeout: float | None = None) -> Any:
+        """Run `main_fn` once now; see `Runner.trigger`."""
+        return self.runner.trigger(self.id, args, wait=wait, timeout=timeout)
+
+    def get_state(self) -> Any:
+        """The program's merged state."""
+        return self.runner.get_state(self.id)
+
+    def set_state(self, value: Any) -> None:
+        """Replace the program's state."""
+        self.runner.set_state(self.id, value)
+
+    @property
+    def state(self) -> Any:
+        """The program's merged state (same as `get_state()`)."""
+        return self.get_state()
+
+    def spawns(self) -> list[SpawnInfo]:
+        """The program's spawns not yet stopped, oldest first."""
+        return self.runner.spawns(self.id)
+
+    def history(self, limit: int = 50) -> list[RunRecord]:
+        """The program's most recent runs, newest first."""
+        return self.runner.history(self.id, limit)
+
+    def uninstall(self) -> None:
+        """Uninstall the program; see `Runner.uninstall`."""
+        self.runner.uninstall(self.id)

@@ -1,0 +1,212 @@
+"""Snapshots: frozen pictures of a runner, a program, a spawn and a run, and how they render.
+
+Snapshots are answers, not live views: each is built by the actor that owns the data and
+handed out frozen. Each has a concise `repr`, `_repr_pretty_` for IPython and `__rich__` for
+rich; a `RunnerStatus` renders as an aligned table.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
+
+ProgramStatus = Literal["active", "paused", "finished", "failed"]
+SpawnStatus = Literal["idle", "running", "stopping", "stopped"]
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped", "missed"]
+
+_STATE_WIDTH = 40
+
+
+def render(renderable: Any, *, width: int = 120) -> str:
+    """Render a rich renderable to plain text (no colour), for `repr`."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(renderable)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+def _time(when: datetime | None) -> str:
+    return "-" if when is None else when.strftime("%H:%M:%S")
+
+
+def _short(value: Any, width: int = _STATE_WIDTH) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _error(error: BaseException | None) -> str:
+    return "-" if error is None else f"{type(error).__name__}: {error}"
+
+
+class _Pretty:
+    """IPython and rich hooks shared by every snapshot."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+@attrs.frozen(repr=False)
+class SpawnInfo(_Pretty):
+    """One spawn (worker) of a program."""
+
+    id: str
+    program: str
+    status: SpawnStatus
+    started_at: datetime
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<SpawnInfo {self.id} {self.status} runs={self.runs} "
+            f"ok={self.succeeded} failed={self.failed}>"
+        )
+
+
+@attrs.frozen(repr=False)
+class RunRecord(_Pretty):
+    """One run (or one tick that did not run: skipped, missed) of a program."""
+
+    id: str
+    program: str
+    spawn: str | None
+    scheduled_at: datetime | None
+    status: RunStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: str | None = None
+    error: BaseException | None = None
+    attempt: int = 1
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, if the run finished."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def __repr__(self) -> str:
+        detail = self.result if self.status == "completed" else _error(self.error)
+        if self.status in ("skipped", "missed", "pending", "running"):
+            detail = ""
+        return (
+            f"<RunRecord {self.id} {self.status} spawn={self.spawn} "
+            f"scheduled={_time(self.scheduled_at)}{' ' + detail if detail else ''}>"
+        )
+
+
+@attrs.frozen(repr=False)
+class ProgramInfo(_Pretty):
+    """One program: its schedule, spawns, state and counters.
+
+    The counters add up: `runs == succeeded + failed`; ticks that never ran are counted in
+    `skipped` (a busy spawn, or no spawn) and `missed` (late ticks dropped by the misfire policy).
+    """
+
+    id: str
+    name: str
+    schedule: str
+    status: ProgramStatus
+    spawns: int
+    min: int
+    max: int | None
+    state: Any
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    missed: int = 0
+    running: int = 0
+    last_run: datetime | None = None
+    next_run: datetime | None = None
+    last_error: BaseException | None = None
+
+    @property
+    def spawn_counts(self) -> str:
+        """`"n/min/max"`, with `-` for no upper bound."""
+        return f"{self.spawns}/{self.min}/{'-' if self.max is None else self.max}"
+
+    def __repr__(self) -> str:
+        return (
+            f"<ProgramInfo {self.id} {self.status} {self.schedule} spawns={self.spawn_counts} "
+            f"runs={self.runs} failed={self.failed} state={_short(self.state)}>"
+        )
+
+    def __rich__(self) -> Table:
+        return _program_table([self], title=None)
+
+
+def _program_table(programs: list[ProgramInfo], title: str | None) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column, justify in (
+        ("program", "left"),
+        ("status", "left"),
+        ("schedule", "left"),
+        ("spawns n/min/max", "right"),
+        ("runs", "right"),
+        ("failed", "right"),
+        ("last run", "right"),
+        ("next run", "right"),
+        ("state", "left"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=column != "state")  # type: ignore[arg-type]
+    for info in programs:
+        table.add_row(
+            info.id,
+            info.status,
+            info.schedule,
+            info.spawn_counts,
+            str(info.runs),
+            str(info.failed),
+            _time(info.last_run),
+            _time(info.next_run),
+            _short(info.state),
+        )
+    return table
+
+
+@attrs.frozen(repr=False)
+class RunnerStatus(_Pretty):
+    """The whole runner: its programs and totals. Its `repr` is a table."""
+
+    id: str
+    running: bool
+    paused: bool
+    programs: list[ProgramInfo]
+    at: datetime | None = None
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Sums over every program: programs, spawns, runs, succeeded, failed, skipped, missed."""
+        keys = ("spawns", "runs", "succeeded", "failed", "skipped", "missed")
+        sums = {key: sum(getattr(info, key) for info in self.programs) for key in keys}
+        return {"programs": len(self.programs), **sums}
+
+    def __getitem__(self, program_id: str) -> ProgramInfo:
+        for info in self.programs:
+            if info.id == program_id:
+                return info
+        raise KeyError(program_id)
+
+    def _title(self) -> str:
+        state = "paused" if self.paused else "running" if self.running else "stopped"
+        totals = self.totals
+        return (
+            f"Runner {self.id!r} {state} at {_time(self.at)}: {totals['programs']} programs, "
+            f"{totals['spawns']} spawns, {totals['runs']} runs, {totals['failed']} failed"
+        )
+
+    def __rich__(self) -> Table:
+        return _program_table(self.programs, title=self._title())
+
+    def __repr__(self) -> str:
+        return render(self.__rich__())

@@ -1,0 +1,73 @@
+"""SpawnActor: one worker of a program. It runs `main_fn` for each `Run` it is given.
+
+The run itself happens on a worker thread, never on the actor's message loop: the actor hands
+the run to the runtime's worker pool and goes back to its mailbox. When the run ends, the worker
+posts a `RunFinished` to the spawn, which reports it to its ProgramActor.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from pykka import ActorDeadError, ActorRef
+
+from actors.messages import NO_ARGS, Run, RunFinished
+from actors.program import Program
+from actors.runtime import Actor, Runtime
+
+__all__ = ["SpawnActor"]
+
+logger = logging.getLogger("actors.spawn")
+
+
+class SpawnActor(Actor):
+    """Runs the program's `args_fn` and `main_fn` on a worker thread for each `Run`."""
+
+    def __init__(
+        self, runtime: Runtime, program: Program, spawn_id: str, program_ref: ActorRef[Any]
+    ) -> None:
+        super().__init__(runtime)
+        self.program = program
+        self.spawn_id = spawn_id
+        self.program_ref = program_ref
+
+    def __str__(self) -> str:
+        return f"SpawnActor({self.spawn_id})"
+
+    @functools.singledispatchmethod
+    def receive(self, message: Any) -> Any:
+        return super().receive(message)
+
+    @receive.register
+    def _run(self, message: Run) -> None:
+        self.runtime.run_user_code(functools.partial(self._execute, message))
+
+    @receive.register
+    def _finished(self, message: RunFinished) -> None:
+        self.tell(self.program_ref, message)
+
+    def _execute(self, run: Run) -> None:
+        """Runs on a worker thread: call the user's functions, then post the outcome."""
+        clock = self.runtime.clock
+        started_at = clock.now()
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            args = self.program.args_fn() if run.args is NO_ARGS else run.args
+            result = self.program.main_fn(args, run.scheduled_at)
+        except BaseException as raised:  # noqa: BLE001 - user code: record anything, die never
+            error = raised
+        outcome = RunFinished(
+            run_id=run.run_id,
+            spawn_id=self.spawn_id,
+            started_at=started_at,
+            finished_at=clock.now(),
+            result=result,
+            error=error,
+        )
+        try:
+            self.actor_ref.tell(outcome)
+        except ActorDeadError:
+            logger.info("%s stopped before run %s finished; its result is dropped", self, run.run_id)

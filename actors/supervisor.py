@@ -1,0 +1,154 @@
+"""SupervisorActor: owns the registry of programs and routes every request to its owner.
+
+The supervisor maps each program id to its ProgramActor and TimerActor. Requests about one
+program are forwarded, reply future and all, to that program's actor, so the supervisor never
+waits on an answer; requests about the whole runner are answered by gathering the programs'
+replies through their futures.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from concurrent.futures import Future
+from typing import Any
+
+import attrs
+from pykka import ActorRef
+
+from actors.errors import ProgramExists, ProgramNotFound
+from actors.messages import (
+    Drain,
+    GetProgramInfo,
+    GetStatus,
+    Install,
+    ProgramFinished,
+    ProgramRequest,
+    Shutdown,
+    Uninstall,
+    gather,
+    resolve,
+)
+from actors.pool import ProgramActor
+from actors.program import Program
+from actors.runtime import Actor, Runtime
+from actors.snapshots import RunnerStatus
+from actors.timer import TimerActor
+
+__all__ = ["Registration", "SupervisorActor"]
+
+logger = logging.getLogger("actors.supervisor")
+
+
+@attrs.define
+class Registration:
+    """One installed program and the two actors that serve it."""
+
+    program: Program
+    program_ref: ActorRef[Any]
+    timer_ref: ActorRef[Any]
+
+
+class SupervisorActor(Actor):
+    """The root actor of a runner."""
+
+    def __init__(self, runtime: Runtime, runner_id: str, history: int) -> None:
+        super().__init__(runtime)
+        self.runner_id = runner_id
+        self.history = history
+        self.registry: dict[str, Registration] = {}
+        self.stopping = False
+
+    def __str__(self) -> str:
+        return f"SupervisorActor({self.runner_id})"
+
+    def _lookup(self, program_id: str) -> Registration:
+        try:
+            return self.registry[program_id]
+        except KeyError:
+            msg = f"no program {program_id!r} in runner {self.runner_id!r}"
+            raise ProgramNotFound(msg) from None
+
+    def _retire(self, registration: Registration, reply: Future[Any] | None = None) -> None:
+        """Stop a program's timer at once and drain its ProgramActor."""
+        registration.timer_ref.stop(block=False)
+        drain = Drain(reply=reply) if reply is not None else Drain()
+        if not self.tell(registration.program_ref, drain):
+            resolve(drain.reply)
+
+    @functools.singledispatchmethod
+    def receive(self, message: Any) -> Any:
+        return super().receive(message)
+
+    @receive.register
+    def _install(self, message: Install) -> None:
+        program = message.program
+        if program.id in self.registry:
+            if not message.replace:
+                msg = f"program {program.id!r} is already installed (use replace=True)"
+                raise ProgramExists(msg)
+            self._retire(self.registry.pop(program.id))
+        program_ref = ProgramActor.start(
+            self.runtime, program, message.state, self.actor_ref, self.history
+        )
+        timer_ref = TimerActor.start(
+            self.runtime,
+            program.id,
+            program.schedule,
+            program.misfire,
+            program_ref,
+            self.runtime.clock.now(),
+        )
+        self.registry[program.id] = Registration(program, program_ref, timer_ref)
+        logger.debug("installed %r", program.id)
+        resolve(message.reply, program)
+
+    @receive.register
+    def _uninstall(self, message: Uninstall) -> None:
+        registration = self._lookup(message.program_id)
+        del self.registry[message.program_id]
+        self._retire(registration, message.reply)
+        logger.debug("uninstalled %r", message.program_id)
+
+    @receive.register
+    def _route(self, message: ProgramRequest) -> None:
+        registration = self._lookup(message.program_id)
+        if not self.tell(registration.program_ref, message):
+            raise ProgramNotFound(f"program {message.program_id!r} has stopped")
+
+    @receive.register
+    def _finished(self, message: ProgramFinished) -> None:
+        registration = self.registry.get(message.program_id)
+        if registration is not None:
+            registration.timer_ref.stop(block=False)
+
+    @receive.register
+    def _status(self, message: GetStatus) -> None:
+        requests = [GetProgramInfo(program_id=pid) for pid in self.registry]
+        for request, registration in zip(requests, self.registry.values(), strict=True):
+            if not self.tell(registration.program_ref, request):
+                resolve(request.reply, error=ProgramNotFound(request.program_id))
+        running = not self.stopping
+        runner_id, now = self.runner_id, self.runtime.clock.now()
+
+        def answer(infos: Future[list[Any]]) -> None:
+            error = infos.exception()
+            if error is not None:
+                resolve(message.reply, error=error)
+                return
+            status = RunnerStatus(
+                id=runner_id, running=running, paused=False, programs=infos.result(), at=now
+            )
+            resolve(message.reply, status)
+
+        gather([request.reply for request in requests]).add_done_callback(answer)
+
+    @receive.register
+    def _shutdown(self, message: Shutdown) -> None:
+        self.stopping = True
+        drains: list[Future[Any]] = []
+        for registration in self.registry.values():
+            drain: Future[Any] = Future()
+            drains.append(drain)
+            self._retire(registration, drain)
+        gather(drains).add_done_callback(lambda _: resolve(message.reply))

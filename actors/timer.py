@@ -1,0 +1,124 @@
+"""TimerActor: turns a program's schedule into `Tick` messages.
+
+A timer never sleeps. It asks the runner's clock to wake it at the next fire time (the clock
+posts a `Wake` message), then sends a `Tick` to its ProgramActor and arms the next deadline.
+When it wakes late (a jump of the clock, a machine that slept), the program's `Misfire` policy
+decides which of the late ticks run; the rest are reported as missed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from pykka import ActorDeadError, ActorRef
+
+from actors.clock import Deadline
+from actors.messages import NextRun, Tick, Wake
+from actors.program import Misfire
+from actors.runtime import Actor, Runtime
+from actors.schedules import Schedule
+
+__all__ = ["TimerActor"]
+
+logger = logging.getLogger("actors.timer")
+
+# A clock that jumps years over a one-second interval would otherwise make a timer walk
+# millions of fire times; past this many it stops counting and resumes from now.
+_CATCH_UP_LIMIT = 100_000
+
+
+class TimerActor(Actor):
+    """Sends its ProgramActor a `Tick` at every fire time of the schedule."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        program_id: str,
+        schedule: Schedule,
+        misfire: Misfire,
+        program_ref: ActorRef[Any],
+        installed_at: datetime,
+    ) -> None:
+        super().__init__(runtime)
+        self.program_id = program_id
+        self.schedule = schedule.anchored(installed_at)
+        self.misfire = misfire
+        self.program_ref = program_ref
+        self.installed_at = installed_at
+        self._deadline: Deadline | None = None
+        self._next_fire: datetime | None = None
+
+    def on_start(self) -> None:
+        self._arm(self.schedule.first_fire(self.installed_at))
+
+    def on_stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+
+    def _arm(self, fire_at: datetime | None) -> None:
+        self._next_fire = fire_at
+        self.tell(self.program_ref, NextRun(fire_at, self.schedule))
+        if fire_at is None:
+            self._deadline = None
+            return
+        wake_at = fire_at
+        if self.schedule.jitter:
+            wake_at += timedelta(seconds=random.uniform(0, self.schedule.jitter))  # noqa: S311
+        self._deadline = self.runtime.clock.call_at(
+            wake_at, functools.partial(self._post_wake, self.actor_ref, fire_at)
+        )
+
+    @staticmethod
+    def _post_wake(ref: ActorRef[Any], fire_at: datetime) -> None:
+        # Runs on the clock's thread: post a message, never do the work there.
+        try:
+            ref.tell(Wake(fire_at))
+        except ActorDeadError:
+            pass
+
+    @functools.singledispatchmethod
+    def receive(self, message: Any) -> Any:
+        return super().receive(message)
+
+    @receive.register
+    def _wake(self, message: Wake) -> None:
+        if message.fire_at != self._next_fire:
+            return  # a deadline from before a reschedule
+        now = self.runtime.clock.now()
+        due = [message.fire_at]
+        following = self.schedule.next_fire(message.fire_at)
+        while following is not None and following <= now and len(due) < _CATCH_UP_LIMIT:
+            due.append(following)
+            following = self.schedule.next_fire(following)
+        if following is not None and following <= now:
+            following = self.schedule.next_fire(now)
+        self._deliver(due, now)
+        self._arm(following)
+
+    def _deliver(self, due: list[datetime], now: datetime) -> None:
+        """Apply the misfire policy to the due ticks and send what runs."""
+        grace = self.misfire.grace
+        missed = [t for t in due if grace is not None and (now - t).total_seconds() > grace]
+        left = [t for t in due if t not in missed] if missed else due
+        if len(left) <= 1:
+            run, not_run = left, []  # on time, or the only one left: it runs
+        elif self.misfire.coalesce == "latest":
+            run, not_run = left[-1:], left[:-1]
+        elif self.misfire.coalesce == "all":
+            run, not_run = left, []
+        else:
+            run, not_run = [], left
+        missed_times = tuple(sorted(missed + not_run))
+        if not run:
+            self.tell(self.program_ref, Tick(due[-1], missed=missed_times, runs=False))
+            return
+        replay = len(run) > 1
+        for index, scheduled_at in enumerate(run):
+            self.tell(
+                self.program_ref,
+                Tick(scheduled_at, missed=missed_times if index == 0 else (), replay=replay),
+            )
