@@ -55,6 +55,10 @@ def _result_text(result: Any) -> str:
     return text if len(text) <= _RESULT_WIDTH else text[: _RESULT_WIDTH - 1] + "…"
 
 
+def _run_number(record: RunRecord) -> int:
+    return int(record.id.rpartition("#")[2])
+
+
 def _check_count(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         msg = f"n must be an int >= 1, got {n!r}"
@@ -396,7 +400,9 @@ class ProgramActor(Actor):
 
     @receive.register
     def _get_history(self, message: GetHistory) -> None:
-        records = [*reversed(self._running.values()), *reversed(self._history)]
+        records = sorted(
+            [*self._running.values(), *self._history], key=_run_number, reverse=True
+        )
         resolve(message.reply, records[: max(0, message.limit)])
 
     @receive.register

@@ -252,8 +252,13 @@ class Runner:
 
     # --- time and lifecycle -----------------------------------------------------------------
 
-    def settle(self, timeout: float = 5.0) -> None:
+    def settle(self, timeout: float = 5.0, *, runs: bool = True) -> None:
         """Block until every due tick is delivered and every resulting run finished and merged.
+
+        Args:
+            timeout: seconds to wait at most.
+            runs: with `False`, wait only until every message is handled, and leave runs that
+                are still inside user code running: for tests that hold a run open on purpose.
 
         Raises:
             TimeoutError: the runner did not settle within `timeout` seconds.
@@ -265,7 +270,8 @@ class Runner:
         activity = self._runtime.activity
         while True:
             remaining = deadline - time.monotonic()
-            if activity.wait_idle(max(0.0, remaining)) and not self.clock.has_due():
+            quiet = activity.wait_idle(max(0.0, remaining), runs=runs)
+            if quiet and not self.clock.has_due():
                 return
             if remaining <= 0:
                 msg = (

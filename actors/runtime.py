@@ -42,36 +42,62 @@ _thread_numbers = itertools.count(1)
 
 
 class Activity:
-    """A count of work in flight: queued messages plus user code running.
+    """A count of work in flight: queued messages, and runs of user code.
 
     Every message put in one of our inboxes adds one and is done once handled; every run handed
-    to the worker pool adds one and is done after its result message is posted. When the count
-    is zero nothing is left that could cause more work, except the clock.
+    to the worker pool adds one and is done after its result message is posted. When both
+    counts are zero nothing is left that could cause more work, except the clock.
     """
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._count = 0
+        self._messages = 0
+        self._runs = 0
 
     @property
     def count(self) -> int:
-        """Work items in flight now."""
-        return self._count
+        """Messages and runs in flight now."""
+        return self._messages + self._runs
+
+    @property
+    def runs(self) -> int:
+        """Runs of user code in flight now."""
+        return self._runs
 
     def add(self, n: int = 1) -> None:
+        """Count `n` more messages."""
         with self._condition:
-            self._count += n
+            self._messages += n
 
     def done(self, n: int = 1) -> None:
+        """Count `n` messages handled."""
         with self._condition:
-            self._count -= n
-            if self._count <= 0:
+            self._messages -= n
+            if self._messages <= 0:
                 self._condition.notify_all()
 
-    def wait_idle(self, timeout: float | None) -> bool:
-        """Block until the count is zero; `False` if `timeout` passed first."""
+    def run_started(self) -> None:
         with self._condition:
-            return self._condition.wait_for(lambda: self._count <= 0, timeout)
+            self._runs += 1
+
+    def run_done(self) -> None:
+        with self._condition:
+            self._runs -= 1
+            if self._runs <= 0:
+                self._condition.notify_all()
+
+    def wait_idle(self, timeout: float | None, *, runs: bool = True) -> bool:
+        """Block until nothing is in flight (with `runs=False`: no message; runs may go on).
+
+        Returns `False` if `timeout` passed first.
+        """
+        if runs:
+            return self._wait(lambda: self._messages <= 0 and self._runs <= 0, timeout)
+        return self._wait(lambda: self._messages <= 0, timeout)
+
+    def _wait(self, idle: Callable[[], bool], timeout: float | None) -> bool:
+        with self._condition:
+            return self._condition.wait_for(idle, timeout)
 
 
 def _reject(envelope: Envelope[Any]) -> None:
@@ -292,18 +318,18 @@ class Runtime:
 
     def run_user_code(self, job: Callable[[], None]) -> None:
         """Run `job` on a worker thread; it counts as activity until it returns."""
-        self.activity.add()
+        self.activity.run_started()
 
         def counted() -> None:
             try:
                 job()
             finally:
-                self.activity.done()
+                self.activity.run_done()
 
         try:
             self.workers.submit(counted)
         except BaseException:
-            self.activity.done()
+            self.activity.run_done()
             raise
 
     def shutdown(self, timeout: float = 2.0) -> None:

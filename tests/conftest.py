@@ -1,0 +1,43 @@
+"""Shared fixtures: a deterministic clock and runner, and a guard against leaked threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from actors import ManualClock, Runner
+
+#: Every test's virtual time starts here, so timestamps in assertions are readable.
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail any test that leaves a thread behind once its runners are stopped."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)  # polling thread exit in teardown, not synchronising the test
+    assert not leaked, f"threads left behind: {[t.name for t in leaked]}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock at T0."""
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def runner(clock: ManualClock) -> Iterator[Runner]:
+    """A runner on the manual clock, stopped after the test."""
+    runner = Runner(id="test-runner", clock=clock)
+    yield runner
+    runner.stop()

@@ -1,0 +1,353 @@
+"""The Runner facade: every call, every error, and its lifecycle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import Future
+
+import pytest
+
+from actors import (
+    InvalidProgram,
+    ManualClock,
+    Program,
+    ProgramExists,
+    ProgramHandle,
+    ProgramNotFound,
+    Runner,
+    RunnerStopped,
+    SchedulerError,
+    SystemClock,
+    every,
+)
+from tests.helpers import Gate, eventually
+
+
+def noop(args: object, timestamp: object) -> None:
+    return None
+
+
+class TestConstruction:
+    def test_default_clock_is_system_clock(self) -> None:
+        """A runner without a clock uses a SystemClock and gets a generated id."""
+        with Runner() as runner:
+            assert isinstance(runner.clock, SystemClock)
+            assert runner.id.startswith("runner-")
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"id": ""}, "id"),
+            ({"clock": "wall"}, "clock"),
+            ({"max_concurrent": 0}, "max_concurrent"),
+            ({"history": -1}, "history"),
+        ],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, object], field: str) -> None:
+        """Bad constructor arguments raise InvalidProgram naming the field, and start nothing."""
+        before = threading.active_count()
+        with pytest.raises(InvalidProgram, match=field):
+            Runner(**kwargs)  # type: ignore[arg-type]
+        assert threading.active_count() == before
+
+    def test_context_manager_stops(self, clock: ManualClock) -> None:
+        """Leaving the with-block stops the runner."""
+        with Runner(clock=clock) as runner:
+            runner.install(Program(id="p", main_fn=noop))
+        assert runner.stopped
+        with pytest.raises(RunnerStopped):
+            runner.status()
+
+
+class TestInstall:
+    def test_install_returns_program_and_dict_style(self, runner: Runner) -> None:
+        """install takes a Program or a dict and returns the Program."""
+        program = runner.install({"id": "p", "main_fn": noop, "interval": 5})
+        assert isinstance(program, Program)
+        assert program.schedule == every(5)
+        assert [info.id for info in runner.programs()] == ["p"]
+
+    def test_invalid_dict(self, runner: Runner) -> None:
+        """A dict with an unknown key raises InvalidProgram naming it."""
+        with pytest.raises(InvalidProgram, match="'intervall'"):
+            runner.install({"id": "p", "main_fn": noop, "intervall": 5})
+
+    def test_duplicate_id(self, runner: Runner) -> None:
+        """Installing an id twice raises ProgramExists; replace=True swaps it."""
+        runner.install(Program(id="p", main_fn=noop, create_fn=lambda: 1))
+        with pytest.raises(ProgramExists, match="'p'"):
+            runner.install(Program(id="p", main_fn=noop))
+        runner.install(Program(id="p", main_fn=noop, create_fn=lambda: 2), replace=True)
+        assert runner.get_state("p") == 2
+        assert len(runner.programs()) == 1
+
+    def test_create_fn_raising_installs_nothing(self, runner: Runner) -> None:
+        """A create_fn that raises makes install raise it, and nothing is installed."""
+
+        def broken() -> None:
+            raise LookupError("no database")
+
+        with pytest.raises(LookupError, match="no database"):
+            runner.install(Program(id="p", main_fn=noop, create_fn=broken, min=1))
+        assert runner.programs() == []
+        with pytest.raises(ProgramNotFound):
+            runner.info("p")
+
+    def test_min_spawns_started_at_install(self, runner: Runner) -> None:
+        """install starts `min` spawns at once."""
+        runner.install(Program(id="p", main_fn=noop, min=3))
+        assert [s.id for s in runner.spawns("p")] == ["p-1", "p-2", "p-3"]
+        assert all(s.status == "idle" for s in runner.spawns("p"))
+
+    def test_uninstall(self, runner: Runner, clock: ManualClock) -> None:
+        """uninstall stops timer and spawns and forgets the program; the id can be reused."""
+        runner.install(Program(id="p", main_fn=noop, interval=1, min=2))
+        runner.uninstall("p")
+        assert runner.programs() == []
+        with pytest.raises(ProgramNotFound):
+            runner.uninstall("p")
+        clock.advance(3)
+        runner.install(Program(id="p", main_fn=noop))
+        assert runner.info("p").runs == 0
+
+
+class TestProgramNotFound:
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda r: r.uninstall("nope"),
+            lambda r: r.spawn("nope"),
+            lambda r: r.unspawn("nope"),
+            lambda r: r.trigger("nope"),
+            lambda r: r.get_state("nope"),
+            lambda r: r.set_state("nope", 1),
+            lambda r: r.info("nope"),
+            lambda r: r.spawns("nope"),
+            lambda r: r.history("nope"),
+            lambda r: r["nope"],
+        ],
+    )
+    def test_unknown_program(self, runner: Runner, call: object) -> None:
+        """Every call about an unknown program raises ProgramNotFound (a KeyError) naming it."""
+        with pytest.raises(ProgramNotFound, match="'nope'") as raised:
+            call(runner)  # type: ignore[operator]
+        assert isinstance(raised.value, KeyError)
+
+
+class TestTrigger:
+    def test_trigger_raises_main_fn_error_and_counts_it(self, runner: Runner) -> None:
+        """trigger re-raises main_fn's exception; the run is counted failed, nothing dies."""
+
+        def fail(args: object, ts: object) -> None:
+            raise ZeroDivisionError("boom")
+
+        runner.install(Program(id="p", main_fn=fail))
+        with pytest.raises(ZeroDivisionError, match="boom"):
+            runner.trigger("p")
+        info = runner.info("p")
+        assert (info.runs, info.failed, info.succeeded) == (1, 1, 0)
+        assert isinstance(info.last_error, ZeroDivisionError)
+        with pytest.raises(ZeroDivisionError):
+            runner.trigger("p")
+        assert runner.info("p").failed == 2
+
+    def test_merge_fn_and_args_fn_errors_fail_the_run(self, runner: Runner) -> None:
+        """A raising args_fn or merge_fn fails the run and leaves the state unchanged."""
+
+        def bad_merge(state: object, result: object) -> None:
+            raise TypeError("cannot merge")
+
+        def bad_args() -> None:
+            raise OSError("no args")
+
+        runner.install(Program(id="m", main_fn=lambda a, t: 1, merge_fn=bad_merge, create_fn=lambda: 0))
+        runner.install(Program(id="a", main_fn=lambda a, t: 1, args_fn=bad_args))
+        with pytest.raises(TypeError, match="cannot merge"):
+            runner.trigger("m")
+        with pytest.raises(OSError, match="no args"):
+            runner.trigger("a")
+        assert runner.get_state("m") == 0
+        assert runner.info("m").failed == runner.info("a").failed == 1
+
+    def test_args_override_and_args_fn(self, runner: Runner) -> None:
+        """args= overrides args_fn; without it, args_fn's value is passed."""
+        runner.install(Program(id="p", main_fn=lambda args, ts: args, args_fn=lambda: "default"))
+        assert runner.trigger("p") == "default"
+        assert runner.trigger("p", args=None) is None
+        assert runner.trigger("p", {"x": 1}) == {"x": 1}
+
+    def test_trigger_timestamp_is_now(self, runner: Runner, clock: ManualClock) -> None:
+        """A triggered run's timestamp is the clock's time, an aware datetime."""
+        runner.install(Program(id="p", main_fn=lambda args, ts: ts))
+        clock.advance(42)
+        stamp = runner.trigger("p")
+        assert stamp == clock.now()
+        assert stamp.tzinfo is not None
+
+    def test_trigger_without_waiting_returns_a_future(self, runner: Runner) -> None:
+        """wait=False returns a concurrent.futures.Future answered when the run is merged."""
+        gate = Gate(result="done")
+        runner.install(Program(id="p", main_fn=gate))
+        future = runner.trigger("p", wait=False)
+        assert isinstance(future, Future)
+        gate.wait_started()
+        assert not future.done()
+        gate.open()
+        assert future.result(timeout=5) == "done"
+
+    def test_trigger_timeout(self, runner: Runner) -> None:
+        """trigger(timeout=) raises TimeoutError when the run takes longer; the run goes on."""
+        gate = Gate(result=7)
+        runner.install(Program(id="p", main_fn=gate, create_fn=lambda: 0))
+        with pytest.raises(TimeoutError):
+            runner.trigger("p", timeout=0.05)
+        gate.open()
+        runner.settle()
+        assert runner.get_state("p") == 7
+
+
+class TestWhileRunsAreInFlight:
+    def test_status_spawns_and_stop_answer(self, clock: ManualClock) -> None:
+        """status(), spawns() and stop() answer while main_fns are running."""
+        runner = Runner(clock=clock)
+        gate = Gate()
+        runner.install(Program(id="slow", main_fn=gate, interval=1, min=3))
+        clock.jump(1)
+        gate.wait_started(3)
+        assert runner.status()["slow"].running == 3
+        assert {s.status for s in runner.spawns("slow")} == {"running"}
+        assert runner.get_state("slow") is None
+        stopper = threading.Thread(target=runner.stop, kwargs={"timeout": 5})
+        stopper.start()
+        eventually(lambda: runner.stopped)
+        gate.open()
+        stopper.join(5)
+        assert not stopper.is_alive()
+        assert len(gate.calls) == 3
+
+
+class TestStop:
+    def test_stop_lets_running_work_finish(self, clock: ManualClock) -> None:
+        """stop() waits for a running main_fn and its merge before stopping the actors."""
+        runner = Runner(clock=clock)
+        gate = Gate(result={"finished": True})
+        runner.install(Program(id="p", main_fn=gate, create_fn=dict))
+        future = runner.trigger("p", wait=False)
+        gate.wait_started()
+        threading.Timer(0.05, gate.open).start()
+        runner.stop(timeout=5)
+        assert future.result(timeout=0) == {"finished": True}
+
+    def test_stop_timeout_abandons_stuck_work(self, clock: ManualClock) -> None:
+        """A main_fn still running after the timeout is abandoned; its trigger gets an error."""
+        runner = Runner(clock=clock)
+        gate = Gate()
+        runner.install(Program(id="p", main_fn=gate))
+        future = runner.trigger("p", wait=False)
+        gate.wait_started()
+        runner.stop(timeout=0.05)
+        with pytest.raises(SchedulerError):
+            future.result(timeout=1)
+        gate.open()  # let the abandoned worker thread end so the leak check passes
+
+    def test_calls_after_stop_raise(self, clock: ManualClock) -> None:
+        """Every call on a stopped runner raises RunnerStopped; stop() again is a no-op."""
+        runner = Runner(clock=clock)
+        runner.install(Program(id="p", main_fn=noop))
+        runner.stop()
+        runner.stop()
+        for call in (
+            lambda: runner.install(Program(id="q", main_fn=noop)),
+            lambda: runner.spawn("p"),
+            lambda: runner.trigger("p"),
+            lambda: runner.get_state("p"),
+            runner.status,
+            runner.settle,
+        ):
+            with pytest.raises(RunnerStopped):
+                call()
+        assert repr(runner).endswith("stopped>")
+
+    def test_stop_leaves_no_thread_with_system_clock(self) -> None:
+        """After stop() no thread of the runner is alive, clock and workers included."""
+        before = set(threading.enumerate())
+        runner = Runner()
+        runner.install(Program(id="p", main_fn=noop, interval=0.01, min=2))
+        runner.trigger("p")
+        assert len(set(threading.enumerate()) - before) > 0
+        runner.stop()
+        assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
+
+
+def _run_python(code: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args, "-c", textwrap.dedent(code)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+class TestExit:
+    def test_script_that_forgets_to_stop_exits(self) -> None:
+        """A script that creates a runner and simply ends exits by itself (atexit stops it)."""
+        result = _run_python(
+            """
+            import actors
+            runner = actors.Runner()
+            runner.install(actors.Program(id="p", main_fn=lambda a, t: print("ran", flush=True),
+                                          interval=0.01, min=2))
+            runner.trigger("p")
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        assert "ran" in result.stdout
+
+    def test_repl_exit_does_not_hang(self) -> None:
+        """A runner created in an interactive session does not hang the session's exit."""
+        result = _run_python(
+            "import actors",
+            "-i",
+            stdin=(
+                "runner = actors.Runner()\n"
+                "runner.install({'id': 'p', 'main_fn': lambda a, t: None, 'interval': 0.01, 'min': 1})\n"
+                "print(runner.info('p').spawns)\n"
+                "exit()\n"
+            ),
+        )
+        assert result.returncode == 0, result.stderr
+        assert "1" in result.stdout
+
+
+class TestHandleAndRepr:
+    def test_program_handle(self, runner: Runner) -> None:
+        """runner["id"] is a ProgramHandle with the runner's calls bound to that program."""
+        runner.install(Program(id="w", main_fn=lambda a, t: {"seen": a}, create_fn=dict, max=2))
+        handle = runner["w"]
+        assert isinstance(handle, ProgramHandle)
+        assert handle.spawn() == ["w-1"]
+        assert handle.trigger(args=3) == {"seen": 3}
+        assert handle.state == handle.get_state() == {"seen": 3}
+        handle.set_state({})
+        assert handle.get_state() == {}
+        assert [s.id for s in handle.spawns()] == ["w-1"]
+        assert handle.unspawn() == ["w-1"]
+        assert handle.history()[0].status == "completed"
+        assert "w" in repr(handle)
+        handle.uninstall()
+        with pytest.raises(ProgramNotFound):
+            handle.info()
+
+    def test_runner_repr_is_one_line(self, runner: Runner) -> None:
+        """repr(runner) is a one-line summary with its id and counts."""
+        runner.install(Program(id="p", main_fn=noop, min=2))
+        text = repr(runner)
+        assert "\n" not in text
+        assert "'test-runner'" in text
+        assert "1 programs" in text
+        assert "2 spawns" in text
