@@ -132,9 +132,7 @@ class SystemClock(Clock):
             heapq.heappush(self._heap, (due, next(self._sequence), deadline))
             self._closing = False
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="actors-clock", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="actors-clock", daemon=True)
                 self._thread.start()
             elif self._heap[0][2] is deadline:
                 self._condition.notify()

@@ -40,7 +40,14 @@ from actors.messages import (
 )
 from actors.program import POLICIES, Program
 from actors.runtime import Actor, Runtime
-from actors.snapshots import ProgramInfo, ProgramStatus, RunRecord, RunStatus, SpawnInfo
+from actors.snapshots import (
+    ProgramInfo,
+    ProgramStatus,
+    RunRecord,
+    RunStatus,
+    SpawnInfo,
+    SpawnStatus,
+)
 from actors.spawn import SpawnActor
 
 __all__ = ["ProgramActor", "SpawnSlot"]
@@ -88,7 +95,7 @@ class SpawnSlot:
         return not self.temporary and not self.stopping
 
     def info(self, program_id: str) -> SpawnInfo:
-        status = "stopping" if self.stopping else "running" if self.running else "idle"
+        status: SpawnStatus = "stopping" if self.stopping else "running" if self.running else "idle"
         return SpawnInfo(
             id=self.id,
             program=program_id,
@@ -283,7 +290,7 @@ class ProgramActor(Actor):
         if error is None:
             try:
                 self.state = self.program.merge_fn(self.state, result)
-            except Exception as merge_error:  # noqa: BLE001 - user code
+            except Exception as merge_error:
                 error = merge_error
         self.runs += 1
         self.last_run = message.started_at
@@ -400,9 +407,7 @@ class ProgramActor(Actor):
 
     @receive.register
     def _get_history(self, message: GetHistory) -> None:
-        records = sorted(
-            [*self._running.values(), *self._history], key=_run_number, reverse=True
-        )
+        records = sorted([*self._running.values(), *self._history], key=_run_number, reverse=True)
         resolve(message.reply, records[: max(0, message.limit)])
 
     @receive.register

@@ -81,7 +81,9 @@ def _seconds(*, optional: bool, positive: bool = False) -> Callable[..., None]:
         ok = _is_number(value) and (value > 0 if positive else value >= 0)
         if not ok:
             bound = "> 0" if positive else ">= 0"
-            _fail(attribute, value, f"a number of seconds {bound}" + (" or None" if optional else ""))
+            _fail(
+                attribute, value, f"a number of seconds {bound}" + (" or None" if optional else "")
+            )
 
     return check
 
@@ -208,7 +210,7 @@ class Program:
             raise InvalidProgram(msg)
 
     @classmethod
-    def from_mapping(cls, spec: Mapping[str, Any]) -> Program:
+    def from_mapping(cls, spec: Program | Mapping[str, Any]) -> Program:
         """Build a program from a plain dict with the same keys (map style).
 
         Raises:

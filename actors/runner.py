@@ -65,7 +65,7 @@ class Runner:
 
     def __init__(
         self,
-        id: str | None = None,  # noqa: A002 - the SPEC's name for it
+        id: str | None = None,
         *,
         clock: Clock | None = None,
         max_concurrent: int | None = None,
@@ -78,7 +78,8 @@ class Runner:
             msg = f"clock must be a Clock such as SystemClock() or ManualClock(), got {clock!r}"
             raise InvalidProgram(msg)
         if max_concurrent is not None and (
-            isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int)
+            isinstance(max_concurrent, bool)
+            or not isinstance(max_concurrent, int)
             or max_concurrent < 1
         ):
             msg = f"max_concurrent must be an int >= 1 or None, got {max_concurrent!r}"
@@ -111,7 +112,7 @@ class Runner:
     def _stop_at_exit(self) -> None:
         try:
             self.stop(timeout=EXIT_TIMEOUT)
-        except Exception:  # noqa: BLE001 - never let exit fail because of us
+        except Exception:
             logger.exception("stopping runner %r at exit failed", self.id)
 
     def __repr__(self) -> str:
@@ -119,7 +120,7 @@ class Runner:
             return f"<Runner {self.id!r} stopped>"
         try:
             status = self.status()
-        except Exception:  # noqa: BLE001 - a repr must not raise
+        except Exception:
             return f"<Runner {self.id!r}>"
         totals = status.totals
         return (
@@ -161,7 +162,7 @@ class Runner:
         result: Program = self._call(Install(program=spec, state=state, replace=replace))
         return result
 
-    def uninstall(self, id: str) -> None:  # noqa: A002
+    def uninstall(self, id: str) -> None:
         """Stop a program's timer and spawns (gracefully: running work finishes) and forget it.
 
         Raises:
@@ -169,7 +170,7 @@ class Runner:
         """
         self._call(Uninstall(program_id=id))
 
-    def spawn(self, id: str, n: int = 1) -> list[str]:  # noqa: A002
+    def spawn(self, id: str, n: int = 1) -> list[str]:
         """Start `n` spawns of a program; returns their ids, such as `["worker-3"]`.
 
         Raises:
@@ -178,7 +179,7 @@ class Runner:
         result: list[str] = self._call(Spawn(program_id=id, n=n))
         return result
 
-    def unspawn(self, id: str, n: int = 1, *, policy: str | None = None) -> list[str]:  # noqa: A002
+    def unspawn(self, id: str, n: int = 1, *, policy: str | None = None) -> list[str]:
         """Stop `n` spawns gracefully (a running one finishes first); returns their ids.
 
         Args:
@@ -195,7 +196,7 @@ class Runner:
 
     def trigger(
         self,
-        id: str,  # noqa: A002
+        id: str,
         args: Any = NO_ARGS,
         *,
         wait: bool = True,
@@ -216,11 +217,11 @@ class Runner:
             return future
         return future.result(timeout)
 
-    def get_state(self, id: str) -> Any:  # noqa: A002
+    def get_state(self, id: str) -> Any:
         """The program's merged state."""
         return self._call(GetState(program_id=id))
 
-    def set_state(self, id: str, value: Any) -> None:  # noqa: A002
+    def set_state(self, id: str, value: Any) -> None:
         """Replace the program's state."""
         self._call(SetState(program_id=id, value=value))
 
@@ -235,17 +236,17 @@ class Runner:
         """A snapshot of every program, in install order."""
         return list(self.status().programs)
 
-    def info(self, id: str) -> ProgramInfo:  # noqa: A002
+    def info(self, id: str) -> ProgramInfo:
         """A snapshot of one program."""
         result: ProgramInfo = self._call(GetProgramInfo(program_id=id))
         return result
 
-    def spawns(self, id: str) -> list[SpawnInfo]:  # noqa: A002
+    def spawns(self, id: str) -> list[SpawnInfo]:
         """The program's spawns not yet stopped (idle, running, stopping), oldest first."""
         result: list[SpawnInfo] = self._call(GetSpawns(program_id=id))
         return result
 
-    def history(self, id: str, limit: int = 50) -> list[RunRecord]:  # noqa: A002
+    def history(self, id: str, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first (running ones first of all)."""
         result: list[RunRecord] = self._call(GetHistory(program_id=id, limit=limit))
         return result
@@ -321,7 +322,7 @@ class ProgramHandle:
     def __repr__(self) -> str:
         try:
             return repr(self.info())
-        except Exception:  # noqa: BLE001 - a repr must not raise
+        except Exception:
             return f"<ProgramHandle {self.id!r}>"
 
     def info(self) -> ProgramInfo:
@@ -336,7 +337,9 @@ class ProgramHandle:
         """Stop `n` spawns gracefully; see `Runner.unspawn`."""
         return self.runner.unspawn(self.id, n, policy=policy)
 
-    def trigger(self, args: Any = NO_ARGS, *, wait: bool = True, timeout: float | None = None) -> Any:
+    def trigger(
+        self, args: Any = NO_ARGS, *, wait: bool = True, timeout: float | None = None
+    ) -> Any:
         """Run `main_fn` once now; see `Runner.trigger`."""
         return self.runner.trigger(self.id, args, wait=wait, timeout=timeout)
 

@@ -103,7 +103,7 @@ class Activity:
 def _reject(envelope: Envelope[Any]) -> None:
     """Answer a message that reached a stopped actor, as pykka does."""
     if envelope.reply_to is not None:
-        if isinstance(envelope.message, pykka.messages._ActorStop):  # noqa: SLF001
+        if isinstance(envelope.message, pykka.messages._ActorStop):
             envelope.reply_to.set(None)
         else:
             error = ActorDeadError(f"actor stopped before handling {envelope.message!r}")

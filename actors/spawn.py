@@ -57,7 +57,7 @@ class SpawnActor(Actor):
         try:
             args = self.program.args_fn() if run.args is NO_ARGS else run.args
             result = self.program.main_fn(args, run.scheduled_at)
-        except BaseException as raised:  # noqa: BLE001 - user code: record anything, die never
+        except BaseException as raised:
             error = raised
         outcome = RunFinished(
             run_id=run.run_id,
@@ -70,4 +70,6 @@ class SpawnActor(Actor):
         try:
             self.actor_ref.tell(outcome)
         except ActorDeadError:
-            logger.info("%s stopped before run %s finished; its result is dropped", self, run.run_id)
+            logger.info(
+                "%s stopped before run %s finished; its result is dropped", self, run.run_id
+            )

@@ -8,6 +8,7 @@ decides which of the late ticks run; the rest are reported as missed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -67,7 +68,7 @@ class TimerActor(Actor):
             return
         wake_at = fire_at
         if self.schedule.jitter:
-            wake_at += timedelta(seconds=random.uniform(0, self.schedule.jitter))  # noqa: S311
+            wake_at += timedelta(seconds=random.uniform(0, self.schedule.jitter))
         self._deadline = self.runtime.clock.call_at(
             wake_at, functools.partial(self._post_wake, self.actor_ref, fire_at)
         )
@@ -75,10 +76,8 @@ class TimerActor(Actor):
     @staticmethod
     def _post_wake(ref: ActorRef[Any], fire_at: datetime) -> None:
         # Runs on the clock's thread: post a message, never do the work there.
-        try:
+        with contextlib.suppress(ActorDeadError):  # the timer stopped meanwhile
             ref.tell(Wake(fire_at))
-        except ActorDeadError:
-            pass
 
     @functools.singledispatchmethod
     def receive(self, message: Any) -> Any:

@@ -163,7 +163,9 @@ class TestTrigger:
         def bad_args() -> None:
             raise OSError("no args")
 
-        runner.install(Program(id="m", main_fn=lambda a, t: 1, merge_fn=bad_merge, create_fn=lambda: 0))
+        runner.install(
+            Program(id="m", main_fn=lambda a, t: 1, merge_fn=bad_merge, create_fn=lambda: 0)
+        )
         runner.install(Program(id="a", main_fn=lambda a, t: 1, args_fn=bad_args))
         with pytest.raises(TypeError, match="cannot merge"):
             runner.trigger("m")
@@ -282,7 +284,9 @@ class TestStop:
         assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
 
 
-def _run_python(code: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run_python(
+    code: str, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args, "-c", textwrap.dedent(code)],
         input=stdin,
@@ -315,7 +319,8 @@ class TestExit:
             "-i",
             stdin=(
                 "runner = actors.Runner()\n"
-                "runner.install({'id': 'p', 'main_fn': lambda a, t: None, 'interval': 0.01, 'min': 1})\n"
+                "runner.install({'id': 'p', 'main_fn': lambda a, t: None,"
+                " 'interval': 0.01, 'min': 1})\n"
                 "print(runner.info('p').spawns)\n"
                 "exit()\n"
             ),

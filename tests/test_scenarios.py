@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from actors import ManualClock, Program, Runner, SpawnLimitError, every
-
 import pytest
+
+from actors import ManualClock, Program, Runner, SpawnLimitError, every
 
 
 def test_periodic_cleanup_with_create_fn_state(runner: Runner, clock: ManualClock) -> None:
@@ -65,7 +65,9 @@ def test_worker_pool_scaled_up_with_repeated_spawn(runner: Runner, clock: Manual
 
 def test_worker_pool_scaled_down_with_unspawn(runner: Runner, clock: ManualClock) -> None:
     """unspawn stops spawns by policy, never below min, and ids are never reused."""
-    runner.install({"id": "worker", "interval": 1, "min": 2, "max": 5, "main_fn": lambda a, t: None})
+    runner.install(
+        {"id": "worker", "interval": 1, "min": 2, "max": 5, "main_fn": lambda a, t: None}
+    )
     runner.spawn("worker", 3)
     assert [s.id for s in runner.spawns("worker")] == [f"worker-{n}" for n in range(1, 6)]
 

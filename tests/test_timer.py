@@ -1,0 +1,150 @@
+"""TimerActor: fire times from the schedule, woken by the clock, and late ticks by misfire."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from actors import ManualClock, Misfire, Program, Runner, every
+from tests.conftest import T0
+
+
+def stamps(log: list[object]) -> list[int]:
+    """Seconds after T0 of each recorded timestamp."""
+    return [int((ts - T0).total_seconds()) for ts in log]  # type: ignore[operator]
+
+
+def recorder(log: list[object]):  # type: ignore[no-untyped-def]
+    return lambda args, ts: log.append(ts) or None
+
+
+class TestFireTimes:
+    def test_first_tick_one_interval_after_install(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """every(x) first fires x after install, then on a grid that never drifts."""
+        clock.advance(0.3)
+        log: list[object] = []
+        runner.install(Program(id="p", schedule=every(10), min=1, main_fn=recorder(log)))
+        assert runner.info("p").next_run == T0 + timedelta(seconds=10.3)
+        clock.advance(35)
+        assert [ts - T0 for ts in log] == [timedelta(seconds=s + 0.3) for s in (10, 20, 30)]
+
+    def test_delay_zero_fires_at_once(self, runner: Runner, clock: ManualClock) -> None:
+        """every(x, delay=0) fires at install, then every x."""
+        log: list[object] = []
+        runner.install(Program(id="p", schedule=every(5, delay=0), min=1, main_fn=recorder(log)))
+        runner.settle()
+        assert stamps(log) == [0]
+        clock.advance(10)
+        assert stamps(log) == [0, 5, 10]
+
+    def test_start_in_the_past_keeps_the_grid(self, runner: Runner, clock: ManualClock) -> None:
+        """A start before install keeps its grid: the first tick is the next grid point."""
+        log: list[object] = []
+        start = T0 - timedelta(seconds=7)
+        runner.install(
+            Program(id="p", schedule=every(5, start=start), min=1, main_fn=recorder(log))
+        )
+        clock.advance(10)
+        assert stamps(log) == [3, 8]
+
+    def test_end_stops_ticks(self, runner: Runner, clock: ManualClock) -> None:
+        """No tick after `end`; next_run becomes None."""
+        log: list[object] = []
+        end = T0 + timedelta(seconds=3)
+        runner.install(Program(id="p", schedule=every(1, end=end), min=1, main_fn=recorder(log)))
+        clock.advance(10)
+        assert stamps(log) == [1, 2, 3]
+        assert runner.info("p").next_run is None
+
+    def test_jitter_delays_within_bound(self, runner: Runner, clock: ManualClock) -> None:
+        """With jitter, a tick runs up to `jitter` late, but keeps its scheduled timestamp."""
+        started: list[object] = []
+
+        def main(args: object, ts: object) -> None:
+            started.append(clock.now() - ts)  # type: ignore[operator]
+
+        runner.install(Program(id="p", schedule=every(10, jitter=2), min=1, main_fn=main))
+        clock.advance(100)
+        assert len(started) in (9, 10)  # the tick at 100 s may be jittered past it
+        clock.advance(2)
+        assert len(started) == 10
+        assert all(timedelta(0) <= lag <= timedelta(seconds=2) for lag in started)  # type: ignore[operator]
+
+    def test_manual_schedule_never_ticks(self, runner: Runner, clock: ManualClock) -> None:
+        """A manual program never runs by itself and has no next run."""
+        runner.install(Program(id="p", min=1, main_fn=lambda a, t: 1))
+        clock.advance(3600)
+        info = runner.info("p")
+        assert (info.runs, info.next_run, info.schedule) == (0, None, "manual")
+
+
+class TestMisfire:
+    def install(self, runner: Runner, misfire: Misfire, log: list[object]) -> None:
+        runner.install(Program(id="p", interval=1, min=2, misfire=misfire, main_fn=recorder(log)))
+
+    def test_latest_runs_the_newest_once(self, runner: Runner, clock: ManualClock) -> None:
+        """By default a jump over 5 ticks runs the newest once per spawn; 4 are missed."""
+        log: list[object] = []
+        self.install(runner, Misfire(), log)
+        clock.jump(5)
+        runner.settle()
+        assert stamps(log) == [5, 5]
+        info = runner.info("p")
+        assert (info.runs, info.missed) == (2, 4)
+        assert [r.status for r in runner.history("p")].count("missed") == 4
+        clock.advance(1)
+        assert stamps(log) == [5, 5, 6, 6]
+
+    def test_all_replays_every_tick(self, runner: Runner, clock: ManualClock) -> None:
+        """coalesce="all" replays each late tick on every spawn, none dropped as overlap."""
+        log: list[object] = []
+        self.install(runner, Misfire(coalesce="all"), log)
+        clock.jump(5)
+        runner.settle()
+        assert sorted(stamps(log)) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        info = runner.info("p")
+        assert (info.runs, info.missed, info.skipped) == (10, 0, 0)
+
+    def test_skip_runs_none(self, runner: Runner, clock: ManualClock) -> None:
+        """coalesce="skip" runs none of the late ticks; all are missed."""
+        log: list[object] = []
+        self.install(runner, Misfire(coalesce="skip"), log)
+        clock.jump(5)
+        runner.settle()
+        assert log == []
+        assert runner.info("p").missed == 5
+
+    @pytest.mark.parametrize(("coalesce", "runs_per_spawn"), [("latest", 1), ("all", 2)])
+    def test_grace_misses_ticks_too_late(
+        self, runner: Runner, clock: ManualClock, coalesce: str, runs_per_spawn: int
+    ) -> None:
+        """Ticks later than `grace` are missed before coalescing the rest."""
+        log: list[object] = []
+        self.install(runner, Misfire(grace=1.5, coalesce=coalesce), log)  # type: ignore[arg-type]
+        clock.jump(5)  # ticks 1..5 are 4, 3, 2, 1, 0 s late: 1, 2 and 3 are past grace
+        runner.settle()
+        assert len(log) == 2 * runs_per_spawn
+        assert set(stamps(log)) == ({5} if coalesce == "latest" else {4, 5})
+        assert runner.info("p").missed == 5 - runs_per_spawn
+
+    def test_single_late_tick_past_grace_is_missed(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """Even a lone tick is missed when it comes later than `grace`."""
+        log: list[object] = []
+        runner.install(
+            Program(
+                id="p",
+                schedule=every(10),
+                min=1,
+                misfire=Misfire(grace=1),
+                main_fn=recorder(log),
+            )
+        )
+        clock.jump(15)
+        runner.settle()
+        assert log == []
+        assert runner.info("p").missed == 1
