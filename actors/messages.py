@@ -230,7 +230,7 @@ def resolve(future: Future[Any], result: Any = None, error: BaseException | None
             future.set_result(result)
         else:
             future.set_exception(error)
-    except Exception:
+    except Exception:  # noqa: BLE001 - InvalidStateError: the caller cancelled it meanwhile
         return
 
 

@@ -290,7 +290,7 @@ class ProgramActor(Actor):
         if error is None:
             try:
                 self.state = self.program.merge_fn(self.state, result)
-            except Exception as merge_error:
+            except Exception as merge_error:  # noqa: BLE001 - user code fails the run
                 error = merge_error
         self.runs += 1
         self.last_run = message.started_at

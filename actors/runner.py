@@ -112,7 +112,7 @@ class Runner:
     def _stop_at_exit(self) -> None:
         try:
             self.stop(timeout=EXIT_TIMEOUT)
-        except Exception:
+        except Exception:  # never let exit fail because of us (logged with its traceback)
             logger.exception("stopping runner %r at exit failed", self.id)
 
     def __repr__(self) -> str:
@@ -120,7 +120,7 @@ class Runner:
             return f"<Runner {self.id!r} stopped>"
         try:
             status = self.status()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a repr must not raise
             return f"<Runner {self.id!r}>"
         totals = status.totals
         return (
@@ -322,7 +322,7 @@ class ProgramHandle:
     def __repr__(self) -> str:
         try:
             return repr(self.info())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a repr must not raise
             return f"<ProgramHandle {self.id!r}>"
 
     def info(self) -> ProgramInfo:

@@ -1,44 +1,49 @@
 """The runtime under every actor of ours: one base class, one place to swap what runs it.
 
-`Actor` is a pykka actor. Today each one runs on its own daemon thread (pykka's threading
-runtime); the rest of the package only relies on what this module provides:
+Our actors keep pykka's programming model (an `ActorRef` with `tell`, `ask` and `stop`,
+`on_start`/`on_stop`/`on_failure`, pykka futures) but not its thread per actor: they run on a
+small shared `Dispatcher`, so an idle actor holds no thread and a runner can hold a hundred
+thousand programs. What the rest of the package relies on is here:
 
 - `Actor`: the base class. Its `on_receive` dispatches by message type to `receive` (a
   `functools.singledispatchmethod` in each subclass), and a handler that raises never kills the
   actor: the error goes to the message's `reply` future, or to the log.
 - `Activity`: counts messages in flight and user code running, so `Runner.settle()` can wait for
   the system to go quiet instead of sleeping.
-- `WorkerPool`: the threads that run user code (`main_fn`, `args_fn`), so that no actor's
-  message loop ever waits on it.
-- `Runtime`: the above, per runner, plus a record of the actors it started so `stop()` leaves no
-  thread behind.
+- `Runtime`: per runner, the clock, the activity count, the dispatcher threads, the worker pool
+  for user code, and a registry of the actors it started so `stop()` leaves no thread behind.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 import pykka
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorDeadError, ActorRef, ThreadingFuture
 
+from actors.dispatcher import Dispatcher, Mailbox, StopFlag
 from actors.messages import Request
+from actors.workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 if TYPE_CHECKING:
     from pykka._envelope import Envelope
 
     from actors.clock import Clock
 
-__all__ = ["Activity", "Actor", "CountingInbox", "Runtime", "WorkerPool"]
+__all__ = ["Activity", "Actor", "Runtime"]
 
 logger = logging.getLogger("actors")
 
-_thread_numbers = itertools.count(1)
+#: Dispatcher threads per runner. Handlers are short (user code runs elsewhere), so a couple of
+#: threads keep every actor moving; more would only contend for the GIL.
+DEFAULT_DISPATCHER_THREADS = 2
 
 
 class Activity:
@@ -100,162 +105,95 @@ class Activity:
             return self._condition.wait_for(idle, timeout)
 
 
-def _reject(envelope: Envelope[Any]) -> None:
-    """Answer a message that reached a stopped actor, as pykka does."""
-    if envelope.reply_to is not None:
-        if isinstance(envelope.message, pykka.messages._ActorStop):
-            envelope.reply_to.set(None)
-        else:
-            error = ActorDeadError(f"actor stopped before handling {envelope.message!r}")
-            envelope.reply_to.set_exception((ActorDeadError, error, None))
-    message = envelope.message
-    if isinstance(message, Request) and not message.reply.done():
-        message.reply.set_exception(ActorDeadError(f"actor stopped before handling {message!r}"))
-
-
-class CountingInbox:
-    """An actor inbox that counts what it holds in the runtime's `Activity`.
-
-    Once closed (the actor stopped), anything put is answered with `ActorDeadError` instead of
-    waiting forever in a queue nobody reads.
-    """
-
-    def __init__(self, activity: Activity) -> None:
-        self._queue: queue.SimpleQueue[Envelope[Any]] = queue.SimpleQueue()
-        self._activity = activity
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def put(self, envelope: Envelope[Any], /) -> None:
-        with self._lock:
-            if not self._closed:
-                self._activity.add()
-                self._queue.put(envelope)
-                return
-        _reject(envelope)
-
-    def get(self) -> Envelope[Any]:
-        return self._queue.get()
-
-    def empty(self) -> bool:
-        return self._queue.empty()
-
-    def close(self) -> None:
-        """Refuse further messages and answer those still queued."""
-        with self._lock:
-            self._closed = True
-            left: list[Envelope[Any]] = []
-            while not self._queue.empty():
-                left.append(self._queue.get_nowait())
-        if left:
-            self._activity.done(len(left))
-        for envelope in left:
-            _reject(envelope)
-
-
-class WorkerPool:
-    """Daemon threads that run user code. Created on demand, reused, and gone when idle.
-
-    A thread that finds no work for `idle_timeout` seconds exits, so a runner whose jobs are
-    idle holds no worker thread. `shutdown()` asks every thread to exit and reports the ones
-    still stuck in user code (Python cannot kill a thread; they are daemons, so they never keep
-    the interpreter alive).
-    """
-
-    def __init__(self, name: str = "actors-worker", *, idle_timeout: float = 5.0) -> None:
-        self._name = name
-        self._idle_timeout = idle_timeout
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._unreserved_idle = 0
-        self._threads: set[threading.Thread] = set()
-        self._closed = False
-
-    @property
-    def threads(self) -> int:
-        """Worker threads alive now."""
-        with self._lock:
-            return len(self._threads)
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run `job` on a worker thread (an idle one if any, else a new one)."""
-        with self._lock:
-            if self._closed:
-                msg = "worker pool is shut down"
-                raise RuntimeError(msg)
-            if self._unreserved_idle > 0:
-                self._unreserved_idle -= 1
-            else:
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}-{next(_thread_numbers)}", daemon=True
-                )
-                self._threads.add(thread)
-                thread.start()
-            self._jobs.put(job)
-
-    def _work(self) -> None:
-        try:
-            while True:
-                try:
-                    job = self._jobs.get(timeout=self._idle_timeout)
-                except queue.Empty:
-                    with self._lock:
-                        if self._unreserved_idle > 0:
-                            self._unreserved_idle -= 1
-                            return
-                    continue  # a job was promised to a waiting thread: stay for it
-                if job is None:
-                    return
-                try:
-                    job()
-                except BaseException:
-                    logger.exception("worker job failed")
-                with self._lock:
-                    if self._closed:
-                        return
-                    self._unreserved_idle += 1
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
-
-    def shutdown(self, timeout: float = 1.0) -> list[threading.Thread]:
-        """Ask every worker to exit; return those still running user code after `timeout`."""
-        with self._lock:
-            self._closed = True
-            threads = list(self._threads)
-        for _ in threads:
-            self._jobs.put(None)
-        deadline = time.monotonic() + timeout
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return [thread for thread in threads if thread.is_alive()]
-
-
-class Actor(pykka.ThreadingActor):
-    """The base class of every actor of ours.
+class Actor(pykka.Actor):
+    """The base class of every actor of ours, run by its runtime's dispatcher.
 
     Subclasses implement `receive` as a `functools.singledispatchmethod`, one handler per
     message class. A handler that raises answers the message's `reply` with the error (or logs
-    it) and the actor carries on.
+    it) and the actor carries on. Our actors are kept in their runtime's registry, not in
+    pykka's global `ActorRegistry`.
     """
 
-    use_daemon_thread = True
-
     def __init__(self, runtime: Runtime) -> None:
-        super().__init__()
+        # Not pykka.Actor.__init__: it would build a threading.Event and a queue per actor.
         self.runtime = runtime
-        self.actor_inbox = CountingInbox(runtime.activity)
-        # The ref pykka made in __init__ captured the default inbox; make one that sees ours.
+        self.actor_urn = uuid.uuid4().urn
+        self.actor_stopped = StopFlag()  # type: ignore[assignment]
+        self.actor_inbox = Mailbox(self, runtime.activity, runtime.dispatcher)
         self._actor_ref = ActorRef(self)
 
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
+        """Create the actor (arguments go to its constructor) and schedule its `on_start`."""
+        actor = cls(*args, **kwargs)
+        actor.runtime.started(actor.actor_ref)
+        actor._start_actor_loop()
+        return actor.actor_ref
+
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        msg = "actors build their Mailbox in __init__"
+        raise NotImplementedError(msg)
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return ThreadingFuture()
+
     def _start_actor_loop(self) -> None:
-        thread = threading.Thread(
-            target=self._actor_loop,
-            name=f"actors-{type(self).__name__}-{next(_thread_numbers)}",
-            daemon=True,
+        assert isinstance(self.actor_inbox, Mailbox)
+        self.actor_inbox.start()
+
+    # --- what the dispatcher calls (pykka's actor loop, one envelope at a time) -------------
+
+    def dispatch_setup(self) -> None:
+        try:
+            self.on_start()
+        except Exception:  # noqa: BLE001 - logged, and the actor stops, as in pykka
+            self._handle_failure(*sys.exc_info())
+
+    def dispatch_envelope(self, envelope: Envelope[Any]) -> None:
+        try:
+            response = self._handle_receive(envelope.message)
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        except Exception:
+            if envelope.reply_to is not None:
+                logger.info("Exception returned from %s to caller:", self, exc_info=True)
+                envelope.reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:  # noqa: BLE001 - as in pykka
+                    self._handle_failure(*sys.exc_info())
+        except BaseException:  # noqa: BLE001 - as in pykka
+            # pykka stops every actor on a BaseException; we stop every actor of this runner.
+            logger.debug("%r in %s: stopping all actors of the runner", sys.exc_info()[1], self)
+            self._stop()
+            self.runtime.stop_all()
+
+    def dispatch_teardown(self) -> None:
+        self.runtime.stopped(self.actor_ref)
+
+    def _stop(self) -> None:
+        self.actor_stopped.set()
+        try:
+            self.on_stop()
+        except Exception:  # noqa: BLE001 - as in pykka
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        logger.error(
+            "Unhandled exception in %s:",
+            self,
+            exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
-        self.runtime.started(self.actor_ref, thread)
-        thread.start()
+        self.actor_stopped.set()
 
     def _handle_receive(self, message: Any) -> Any:
         try:
@@ -263,10 +201,7 @@ class Actor(pykka.ThreadingActor):
         finally:
             self.runtime.activity.done()
 
-    def _actor_loop_teardown(self) -> None:
-        assert isinstance(self.actor_inbox, CountingInbox)
-        self.actor_inbox.close()
-        self.runtime.stopped(self.actor_ref)
+    # --- our conventions ----------------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
         try:
@@ -293,28 +228,52 @@ class Actor(pykka.ThreadingActor):
 
 
 class Runtime:
-    """What one runner's actors share: the clock, the activity count, the worker threads."""
+    """What one runner's actors share: clock, activity count, dispatcher and worker threads.
 
-    def __init__(self, name: str, clock: Clock) -> None:
+    Args:
+        name: used in thread names.
+        clock: where the actors read the time and register deadlines.
+        dispatcher_threads: threads that run the actors' message handlers.
+        max_workers: bound on the threads that run user code.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        dispatcher_threads: int = DEFAULT_DISPATCHER_THREADS,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
         self.name = name
         self.clock = clock
         self.activity = Activity()
-        self.workers = WorkerPool(f"actors-{name}-worker")
-        self._lock = threading.Lock()
-        self._actors: dict[str, tuple[ActorRef[Any], threading.Thread]] = {}
+        self.dispatcher = Dispatcher(f"actors-{name}", dispatcher_threads)
+        self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
+        self._condition = threading.Condition()
+        self._actors: dict[str, ActorRef[Any]] = {}
 
-    def started(self, ref: ActorRef[Any], thread: threading.Thread) -> None:
-        with self._lock:
-            self._actors[ref.actor_urn] = (ref, thread)
+    def started(self, ref: ActorRef[Any]) -> None:
+        with self._condition:
+            self._actors[ref.actor_urn] = ref
 
     def stopped(self, ref: ActorRef[Any]) -> None:
-        with self._lock:
+        with self._condition:
             self._actors.pop(ref.actor_urn, None)
+            if not self._actors:
+                self._condition.notify_all()
 
     def actor_count(self) -> int:
         """Actors started by this runtime and not yet stopped."""
-        with self._lock:
+        with self._condition:
             return len(self._actors)
+
+    def stop_all(self) -> None:
+        """Ask every actor of this runtime to stop (after the messages already queued)."""
+        with self._condition:
+            refs = list(self._actors.values())
+        for ref in refs:
+            ref.stop(block=False)
 
     def run_user_code(self, job: Callable[[], None]) -> None:
         """Run `job` on a worker thread; it counts as activity until it returns."""
@@ -333,15 +292,17 @@ class Runtime:
             raise
 
     def shutdown(self, timeout: float = 2.0) -> None:
-        """Stop every actor still alive, join their threads, and retire the worker threads."""
-        with self._lock:
-            actors = list(self._actors.values())
-        for ref, _ in actors:
-            ref.stop(block=False)
+        """Stop every actor still alive, then the dispatcher and the worker threads."""
         deadline = time.monotonic() + timeout
-        for _, thread in actors:
-            if thread is not threading.current_thread():
-                thread.join(max(0.0, deadline - time.monotonic()))
+        self.stop_all()
+        with self._condition:
+            self._condition.wait_for(
+                lambda: not self._actors, max(0.0, deadline - time.monotonic())
+            )
+            left = len(self._actors)
+        if left:
+            logger.warning("%d actor(s) of runner %r did not stop in time", left, self.name)
+        self.dispatcher.shutdown(max(0.0, deadline - time.monotonic()))
         stuck = self.workers.shutdown(max(0.0, deadline - time.monotonic()))
         if stuck:
             logger.warning(

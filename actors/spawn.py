@@ -57,7 +57,7 @@ class SpawnActor(Actor):
         try:
             args = self.program.args_fn() if run.args is NO_ARGS else run.args
             result = self.program.main_fn(args, run.scheduled_at)
-        except BaseException as raised:
+        except BaseException as raised:  # noqa: BLE001 - user code: record anything, die never
             error = raised
         outcome = RunFinished(
             run_id=run.run_id,

@@ -21,7 +21,8 @@ started = time.monotonic()
 def cleanup(args: None, timestamp: datetime) -> dict[str, int]:
     """Delete the expired items (here: a random few) and say how many."""
     deleted = random.randint(0, 5)
-    print(f"{time.monotonic() - started:4.1f}s  tick {timestamp.strftime('%H:%M:%S.%f')[:-3]}  deleted {deleted}")
+    tick = timestamp.strftime("%H:%M:%S.%f")[:-3]
+    print(f"{time.monotonic() - started:4.1f}s  tick {tick}  deleted {deleted}")
     return {"deleted": deleted}
 
 
