@@ -8,8 +8,6 @@ busy spawn follows the program's `overlap` rule.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import logging
 from collections import deque
 from concurrent.futures import Future
@@ -39,7 +37,7 @@ from actors.messages import (
     resolve,
 )
 from actors.program import POLICIES, Program
-from actors.runtime import Actor, Runtime
+from actors.runtime import Actor, Runtime, handles
 from actors.snapshots import (
     ProgramInfo,
     ProgramStatus,
@@ -87,7 +85,7 @@ class SpawnSlot:
     succeeded: int = 0
     failed: int = 0
     last_error: BaseException | None = None
-    queued: deque[Tick] = attrs.field(factory=deque)
+    queued: list[Tick] = attrs.field(factory=list)  # a list: idle pools hold many of these
 
     @property
     def in_pool(self) -> bool:
@@ -130,12 +128,14 @@ class ProgramActor(Actor):
         self.next_run: datetime | None = None
         self.schedule_text = program.schedule.describe()
         self._slots: dict[str, SpawnSlot] = {}  # insertion order: oldest first
-        self._spawn_numbers = itertools.count(1)
-        self._temporary_numbers = itertools.count(1)
-        self._run_numbers = itertools.count(1)
+        self._spawn_count = 0
+        self._temporary_count = 0
+        self._run_count = 0
         self._running: dict[str, RunRecord] = {}
         self._waiters: dict[str, Future[Any]] = {}
-        self._history: deque[RunRecord] = deque(maxlen=history)
+        # Made on the first record: an empty deque costs 600+ bytes, times 100,000 programs.
+        self._history: deque[RunRecord] | None = None
+        self._history_size = history
         self._drains: list[Future[Any]] = []
         self._warned_no_spawns = False
 
@@ -162,9 +162,11 @@ class ProgramActor(Actor):
 
     def _start_spawn(self, *, temporary: bool = False) -> SpawnSlot:
         if temporary:
-            spawn_id = f"{self.program.id}-temp-{next(self._temporary_numbers)}"
+            self._temporary_count += 1
+            spawn_id = f"{self.program.id}-temp-{self._temporary_count}"
         else:
-            spawn_id = f"{self.program.id}-{next(self._spawn_numbers)}"
+            self._spawn_count += 1
+            spawn_id = f"{self.program.id}-{self._spawn_count}"
         ref = SpawnActor.start(self.runtime, self.program, spawn_id, self.actor_ref)
         slot = SpawnSlot(spawn_id, ref, self.runtime.clock.now(), temporary=temporary)
         self._slots[spawn_id] = slot
@@ -198,7 +200,8 @@ class ProgramActor(Actor):
     # --- runs -------------------------------------------------------------------------------
 
     def _next_run_id(self) -> str:
-        return f"{self.program.id}#{next(self._run_numbers)}"
+        self._run_count += 1
+        return f"{self.program.id}#{self._run_count}"
 
     def _dispatch(
         self,
@@ -225,7 +228,7 @@ class ProgramActor(Actor):
             self.missed += 1
         else:
             self.skipped += 1
-        self._history.append(
+        self._remember(
             RunRecord(
                 id=self._next_run_id(),
                 program=self.program.id,
@@ -234,6 +237,11 @@ class ProgramActor(Actor):
                 status=status,
             )
         )
+
+    def _remember(self, record: RunRecord) -> None:
+        if self._history is None:
+            self._history = deque(maxlen=self._history_size)
+        self._history.append(record)
 
     def _offer(self, slot: SpawnSlot, tick: Tick) -> None:
         """Give `tick` to `slot`, following `overlap` if it is busy."""
@@ -253,11 +261,7 @@ class ProgramActor(Actor):
 
     # --- messages ---------------------------------------------------------------------------
 
-    @functools.singledispatchmethod
-    def receive(self, message: Any) -> Any:
-        return super().receive(message)
-
-    @receive.register
+    @handles(Tick)
     def _tick(self, message: Tick) -> None:
         for scheduled_at in message.missed:
             self._record_not_run(scheduled_at, "missed", None)
@@ -278,11 +282,11 @@ class ProgramActor(Actor):
         for slot in pool:
             self._offer(slot, message)
 
-    @receive.register
+    @handles(NextRun)
     def _next_run(self, message: NextRun) -> None:
         self.next_run = None if self.status == "finished" else message.at
 
-    @receive.register
+    @handles(RunFinished)
     def _finished(self, message: RunFinished) -> None:
         record = self._running.pop(message.run_id, None)
         slot = self._slots.get(message.spawn_id)
@@ -300,7 +304,7 @@ class ProgramActor(Actor):
             self.failed += 1
             self.last_error = error
             logger.info("run %s of %r failed: %r", message.run_id, self.program.id, error)
-        self._history.append(
+        self._remember(
             RunRecord(
                 id=message.run_id,
                 program=self.program.id,
@@ -330,7 +334,7 @@ class ProgramActor(Actor):
         if slot.stopping or slot.temporary:
             self._stop_spawn(slot)
         elif slot.queued and self.status != "finished":
-            tick = slot.queued.popleft()
+            tick = slot.queued.pop(0)
             self._dispatch(slot, tick.scheduled_at)
 
     def _finish(self) -> None:
@@ -344,7 +348,7 @@ class ProgramActor(Actor):
             slot.queued.clear()
         self.tell(self.supervisor_ref, ProgramFinished(self.program.id))
 
-    @receive.register
+    @handles(Spawn)
     def _spawn(self, message: Spawn) -> None:
         n = _check_count(message.n)
         if self._drains:
@@ -358,7 +362,7 @@ class ProgramActor(Actor):
             raise SpawnLimitError(msg)
         resolve(message.reply, [self._start_spawn().id for _ in range(n)])
 
-    @receive.register
+    @handles(Unspawn)
     def _unspawn(self, message: Unspawn) -> None:
         n = _check_count(message.n)
         policy = self.program.policy if message.policy is None else message.policy
@@ -379,7 +383,7 @@ class ProgramActor(Actor):
             self._retire(slot)
         resolve(message.reply, chosen)
 
-    @receive.register
+    @handles(Trigger)
     def _trigger(self, message: Trigger) -> None:
         if self._drains:
             raise SchedulerError(f"program {self.program.id!r} is stopping")
@@ -387,30 +391,31 @@ class ProgramActor(Actor):
         slot = idle if idle is not None else self._start_spawn(temporary=True)
         self._dispatch(slot, self.runtime.clock.now(), message.args, message.reply)
 
-    @receive.register
+    @handles(GetState)
     def _get_state(self, message: GetState) -> None:
         resolve(message.reply, self.state)
 
-    @receive.register
+    @handles(SetState)
     def _set_state(self, message: SetState) -> None:
         self.state = message.value
         resolve(message.reply, None)
 
-    @receive.register
+    @handles(GetProgramInfo)
     def _get_info(self, message: GetProgramInfo) -> None:
         resolve(message.reply, self.info())
 
-    @receive.register
+    @handles(GetSpawns)
     def _get_spawns(self, message: GetSpawns) -> None:
         spawns = [slot.info(self.program.id) for slot in self._slots.values() if not slot.temporary]
         resolve(message.reply, spawns)
 
-    @receive.register
+    @handles(GetHistory)
     def _get_history(self, message: GetHistory) -> None:
-        records = sorted([*self._running.values(), *self._history], key=_run_number, reverse=True)
+        records = [*self._running.values(), *(self._history or ())]
+        records.sort(key=_run_number, reverse=True)
         resolve(message.reply, records[: max(0, message.limit)])
 
-    @receive.register
+    @handles(Drain)
     def _drain(self, message: Drain) -> None:
         self._drains.append(message.reply)
         for slot in list(self._slots.values()):

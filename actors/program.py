@@ -190,14 +190,16 @@ class Program:
     tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=_tags)
 
     def __attrs_post_init__(self) -> None:
-        if self.schedule is not None and self.interval is not None:
-            msg = (
-                f"give schedule or interval, not both: schedule={self.schedule!r}, "
-                f"interval={self.interval!r}"
-            )
-            raise InvalidProgram(msg)
         if self.interval is not None:
-            object.__setattr__(self, "schedule", every(self.interval))
+            shorthand = every(self.interval)
+            # attrs.evolve passes both back in; only a schedule that disagrees is an error.
+            if self.schedule is not None and self.schedule != shorthand:
+                msg = (
+                    f"give schedule or interval, not both: schedule={self.schedule!r}, "
+                    f"interval={self.interval!r}"
+                )
+                raise InvalidProgram(msg)
+            object.__setattr__(self, "schedule", shorthand)
         elif self.schedule is None:
             object.__setattr__(self, "schedule", Manual())
         if self.max is not None and self.min > self.max:

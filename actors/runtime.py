@@ -5,9 +5,9 @@ Our actors keep pykka's programming model (an `ActorRef` with `tell`, `ask` and 
 small shared `Dispatcher`, so an idle actor holds no thread and a runner can hold a hundred
 thousand programs. What the rest of the package relies on is here:
 
-- `Actor`: the base class. Its `on_receive` dispatches by message type to `receive` (a
-  `functools.singledispatchmethod` in each subclass), and a handler that raises never kills the
-  actor: the error goes to the message's `reply` future, or to the log.
+- `Actor`: the base class. Its `on_receive` dispatches by message class to the methods marked
+  `@handles(MessageClass)`, and a handler that raises never kills the actor: the error goes to
+  the message's `reply` future, or to the log.
 - `Activity`: counts messages in flight and user code running, so `Runner.settle()` can wait for
   the system to go quiet instead of sleeping.
 - `Runtime`: per runner, the clock, the activity count, the dispatcher threads, the worker pool
@@ -16,6 +16,7 @@ thousand programs. What the rest of the package relies on is here:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -37,13 +38,39 @@ if TYPE_CHECKING:
 
     from actors.clock import Clock
 
-__all__ = ["Activity", "Actor", "Runtime"]
+__all__ = ["Activity", "Actor", "Runtime", "handles"]
 
 logger = logging.getLogger("actors")
 
 #: Dispatcher threads per runner. Handlers are short (user code runs elsewhere), so a couple of
 #: threads keep every actor moving; more would only contend for the GIL.
 DEFAULT_DISPATCHER_THREADS = 2
+
+
+_URN_PREFIX = uuid.uuid4().hex
+_actor_numbers = itertools.count(1)
+
+
+def _next_urn() -> str:
+    """A URN unique in this process and shaped like pykka's, without a syscall per actor."""
+    number = next(_actor_numbers)
+    return (
+        f"urn:uuid:{_URN_PREFIX[:8]}-{_URN_PREFIX[8:12]}-{_URN_PREFIX[12:16]}-"
+        f"{(number >> 48) & 0xFFFF:04x}-{number & 0xFFFFFFFFFFFF:012x}"
+    )
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+def handles(message_class: type) -> Callable[[Handler], Handler]:
+    """Mark an actor method as the handler of `message_class` (and its subclasses)."""
+
+    def mark(method: Handler) -> Handler:
+        method.handles_message = message_class  # type: ignore[attr-defined]
+        return method
+
+    return mark
 
 
 class Activity:
@@ -108,16 +135,28 @@ class Activity:
 class Actor(pykka.Actor):
     """The base class of every actor of ours, run by its runtime's dispatcher.
 
-    Subclasses implement `receive` as a `functools.singledispatchmethod`, one handler per
-    message class. A handler that raises answers the message's `reply` with the error (or logs
-    it) and the actor carries on. Our actors are kept in their runtime's registry, not in
-    pykka's global `ActorRegistry`.
+    Subclasses mark one method per message class with `@handles(MessageClass)`; a message is
+    handled by the method for its class or the nearest base class. A handler that raises
+    answers the message's `reply` with the error (or logs it) and the actor carries on. Our
+    actors are kept in their runtime's registry, not in pykka's global `ActorRegistry`.
     """
+
+    _handlers: dict[type, Handler] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers: dict[type, Handler] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                message_class = getattr(value, "handles_message", None)
+                if message_class is not None:
+                    handlers[message_class] = value
+        cls._handlers = handlers
 
     def __init__(self, runtime: Runtime) -> None:
         # Not pykka.Actor.__init__: it would build a threading.Event and a queue per actor.
         self.runtime = runtime
-        self.actor_urn = uuid.uuid4().urn
+        self.actor_urn = _next_urn()
         self.actor_stopped = StopFlag()  # type: ignore[assignment]
         self.actor_inbox = Mailbox(self, runtime.activity, runtime.dispatcher)
         self._actor_ref = ActorRef(self)
@@ -214,8 +253,19 @@ class Actor(pykka.Actor):
             return None
 
     def receive(self, message: Any) -> Any:
-        """Handle one message; subclasses register a handler per message class."""
-        logger.warning("%s got a message it does not handle: %r", self, message)
+        """Handle one message with the handler for its class (or nearest base class)."""
+        handlers = self._handlers  # the class's table, shared by its instances
+        handler = handlers.get(type(message))
+        if handler is None:
+            for klass in type(message).__mro__[1:]:
+                handler = handlers.get(klass)
+                if handler is not None:
+                    handlers[type(message)] = handler  # remember the subclass
+                    break
+            else:
+                logger.warning("%s got a message it does not handle: %r", self, message)
+                return None
+        return handler(self, message)
 
     def tell(self, ref: ActorRef[Any], message: Any) -> bool:
         """Send `message` to `ref`; `False` (and a debug log) if that actor has stopped."""

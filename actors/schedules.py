@@ -20,15 +20,17 @@ __all__ = ["Every", "Manual", "Schedule", "every", "format_duration", "manual"]
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds for people: `90` -> `"1m30s"`, `0.25` -> `"0.25s"`, `86400` -> `"1d"`."""
-    if seconds < 60 and not float(seconds).is_integer():
-        return f"{seconds:g}s"
+    """Render seconds for people: `90` -> `"1m30s"`, `60.5` -> `"1m0.5s"`, `86400` -> `"1d"`."""
+    whole = int(seconds)
+    fraction = round(seconds - whole, 6)
     parts = []
-    remaining = round(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    remaining = whole
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")
+    if remaining or fraction:
+        parts.append(f"{remaining + fraction:g}s")
     return "".join(parts) or "0s"
 
 

@@ -15,7 +15,7 @@ from pykka import ActorDeadError, ActorRef
 
 from actors.messages import NO_ARGS, Run, RunFinished
 from actors.program import Program
-from actors.runtime import Actor, Runtime
+from actors.runtime import Actor, Runtime, handles
 
 __all__ = ["SpawnActor"]
 
@@ -36,15 +36,11 @@ class SpawnActor(Actor):
     def __str__(self) -> str:
         return f"SpawnActor({self.spawn_id})"
 
-    @functools.singledispatchmethod
-    def receive(self, message: Any) -> Any:
-        return super().receive(message)
-
-    @receive.register
+    @handles(Run)
     def _run(self, message: Run) -> None:
         self.runtime.run_user_code(functools.partial(self._execute, message))
 
-    @receive.register
+    @handles(RunFinished)
     def _finished(self, message: RunFinished) -> None:
         self.tell(self.program_ref, message)
 

@@ -8,7 +8,6 @@ replies through their futures.
 
 from __future__ import annotations
 
-import functools
 import logging
 from concurrent.futures import Future
 from typing import Any
@@ -31,7 +30,7 @@ from actors.messages import (
 )
 from actors.pool import ProgramActor
 from actors.program import Program
-from actors.runtime import Actor, Runtime
+from actors.runtime import Actor, Runtime, handles
 from actors.snapshots import RunnerStatus
 from actors.timer import TimerActor
 
@@ -76,11 +75,7 @@ class SupervisorActor(Actor):
         if not self.tell(registration.program_ref, drain):
             resolve(drain.reply)
 
-    @functools.singledispatchmethod
-    def receive(self, message: Any) -> Any:
-        return super().receive(message)
-
-    @receive.register
+    @handles(Install)
     def _install(self, message: Install) -> None:
         program = message.program
         if program.id in self.registry:
@@ -103,26 +98,26 @@ class SupervisorActor(Actor):
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
 
-    @receive.register
+    @handles(Uninstall)
     def _uninstall(self, message: Uninstall) -> None:
         registration = self._lookup(message.program_id)
         del self.registry[message.program_id]
         self._retire(registration, message.reply)
         logger.debug("uninstalled %r", message.program_id)
 
-    @receive.register
+    @handles(ProgramRequest)
     def _route(self, message: ProgramRequest) -> None:
         registration = self._lookup(message.program_id)
         if not self.tell(registration.program_ref, message):
             raise ProgramNotFound(f"program {message.program_id!r} has stopped")
 
-    @receive.register
+    @handles(ProgramFinished)
     def _finished(self, message: ProgramFinished) -> None:
         registration = self.registry.get(message.program_id)
         if registration is not None:
             registration.timer_ref.stop(block=False)
 
-    @receive.register
+    @handles(GetStatus)
     def _status(self, message: GetStatus) -> None:
         requests = [GetProgramInfo(program_id=pid) for pid in self.registry]
         for request, registration in zip(requests, self.registry.values(), strict=True):
@@ -143,7 +138,7 @@ class SupervisorActor(Actor):
 
         gather([request.reply for request in requests]).add_done_callback(answer)
 
-    @receive.register
+    @handles(Shutdown)
     def _shutdown(self, message: Shutdown) -> None:
         self.stopping = True
         drains: list[Future[Any]] = []

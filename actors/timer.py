@@ -20,7 +20,7 @@ from pykka import ActorDeadError, ActorRef
 from actors.clock import Deadline
 from actors.messages import NextRun, Tick, Wake
 from actors.program import Misfire
-from actors.runtime import Actor, Runtime
+from actors.runtime import Actor, Runtime, handles
 from actors.schedules import Schedule
 
 __all__ = ["TimerActor"]
@@ -79,11 +79,7 @@ class TimerActor(Actor):
         with contextlib.suppress(ActorDeadError):  # the timer stopped meanwhile
             ref.tell(Wake(fire_at))
 
-    @functools.singledispatchmethod
-    def receive(self, message: Any) -> Any:
-        return super().receive(message)
-
-    @receive.register
+    @handles(Wake)
     def _wake(self, message: Wake) -> None:
         if message.fire_at != self._next_fire:
             return  # a deadline from before a reschedule

@@ -1,0 +1,689 @@
+"""The runtime: Activity, the Actor base class, and Runtime (actors, user code, shutdown)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pykka
+import pytest
+from pykka import ActorDeadError
+
+from actors import ManualClock
+from actors.messages import Request
+from actors.runtime import Activity, Actor, Runtime, handles
+from tests.conftest import T0
+
+#: How long a test waits on an Event, a future or a join before calling it lost.
+WAIT = 5.0
+
+
+# --- Activity --------------------------------------------------------------------------------
+
+
+class TestActivity:
+    def test_starts_idle(self) -> None:
+        """A new Activity counts nothing and is idle at once."""
+        activity = Activity()
+
+        assert activity.count == 0
+        assert activity.runs == 0
+        assert activity.wait_idle(0) is True
+
+    def test_add_and_done(self) -> None:
+        """add() and done() move the message count, one by default or n at a time."""
+        activity = Activity()
+
+        activity.add()
+        activity.add(3)
+        assert activity.count == 4
+        activity.done(2)
+        assert activity.count == 2
+        activity.done()
+        assert activity.count == 1
+
+    def test_runs_count_too(self) -> None:
+        """Runs of user code are counted with the messages, and on their own in `runs`."""
+        activity = Activity()
+
+        activity.add()
+        activity.run_started()
+        activity.run_started()
+
+        assert (activity.count, activity.runs) == (3, 2)
+        activity.run_done()
+        assert (activity.count, activity.runs) == (2, 1)
+
+    def test_wait_idle_times_out_while_busy(self) -> None:
+        """wait_idle returns False when work is still in flight after the timeout."""
+        activity = Activity()
+        activity.add()
+
+        assert activity.wait_idle(0.01) is False
+
+    def test_wait_idle_waits_for_runs(self) -> None:
+        """A run in flight keeps wait_idle from returning True."""
+        activity = Activity()
+        activity.run_started()
+
+        assert activity.wait_idle(0.01) is False
+        activity.run_done()
+        assert activity.wait_idle(0) is True
+
+    def test_wait_idle_without_runs(self) -> None:
+        """wait_idle(runs=False) only waits for messages; runs may go on."""
+        activity = Activity()
+        activity.run_started()
+
+        assert activity.wait_idle(0, runs=False) is True
+        activity.add()
+        assert activity.wait_idle(0.01, runs=False) is False
+
+    @pytest.mark.parametrize("last", ["message", "run"])
+    def test_wait_idle_wakes_when_work_finishes(self, last: str) -> None:
+        """A thread blocked in wait_idle returns True once messages and runs are all done."""
+        activity = Activity()
+        activity.add()
+        activity.run_started()
+        waiting = threading.Event()
+        results: list[bool] = []
+
+        def wait() -> None:
+            waiting.set()
+            results.append(activity.wait_idle(WAIT))
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        assert waiting.wait(WAIT)
+        if last == "run":
+            activity.done()
+            activity.run_done()
+        else:
+            activity.run_done()
+            activity.done()
+        waiter.join(WAIT)
+
+        assert results == [True]
+
+    def test_idle_again_after_each_round(self) -> None:
+        """The count can go up and down many times; it is idle whenever it is zero."""
+        activity = Activity()
+        for _ in range(100):
+            activity.add()
+            assert not activity.wait_idle(0)
+            activity.done()
+            assert activity.wait_idle(0)
+
+
+# --- test actors -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Append:
+    value: Any
+
+
+@attrs.frozen
+class Block:
+    started: threading.Event = attrs.field(eq=False)
+    release: threading.Event = attrs.field(eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class GetLog(Request):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class Explode(Request):
+    pass
+
+
+@attrs.frozen
+class ExplodeQuietly:
+    pass
+
+
+@attrs.frozen
+class Where:
+    threads: list[threading.Thread] = attrs.field(eq=False)
+    done: threading.Event = attrs.field(eq=False)
+
+
+class LogActor(Actor):
+    """Keeps a log of what it was told; a functools.singledispatchmethod `receive`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.log: list[Any] = []
+
+    def on_start(self) -> None:
+        self.log.append("started")
+
+    def on_stop(self) -> None:
+        self.log.append("stopped")
+
+    @functools.singledispatchmethod
+    def receive(self, message: Any) -> Any:
+        return super().receive(message)
+
+    @receive.register
+    def _append(self, message: Append) -> None:
+        self.log.append(message.value)
+
+    @receive.register
+    def _text(self, message: str) -> str:
+        self.log.append(f"str:{message}")
+        return message.upper()
+
+    @receive.register
+    def _block(self, message: Block) -> None:
+        message.started.set()
+        message.release.wait(WAIT)
+
+    @receive.register
+    def _get_log(self, message: GetLog) -> None:
+        message.reply.set_result(list(self.log))
+
+    @receive.register
+    def _explode(self, message: Explode) -> None:
+        raise ValueError("handler exploded")
+
+    @receive.register
+    def _explode_quietly(self, message: ExplodeQuietly) -> None:
+        raise ValueError("told, not asked")
+
+    @receive.register
+    def _where(self, message: Where) -> None:
+        message.threads.append(threading.current_thread())
+        message.done.set()
+
+
+@attrs.frozen
+class Base:
+    value: int
+
+
+@attrs.frozen
+class Derived(Base):
+    pass
+
+
+@attrs.frozen
+class MoreDerived(Derived):
+    pass
+
+
+class HandlesActor(Actor):
+    """The house style: one method per message class, marked with @handles."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.log: list[Any] = []
+
+    @handles(Base)
+    def _base(self, message: Base) -> None:
+        self.log.append(("base", message.value))
+
+    @handles(Derived)
+    def _derived(self, message: Derived) -> None:
+        self.log.append(("derived", message.value))
+
+    @handles(GetLog)
+    def _get_log(self, message: GetLog) -> None:
+        message.reply.set_result(list(self.log))
+
+    @handles(Explode)
+    def _explode(self, message: Explode) -> None:
+        raise KeyError("boom")
+
+
+class SubHandlesActor(HandlesActor):
+    """Inherits its parent's handlers and replaces one."""
+
+    @handles(Base)
+    def _base_again(self, message: Base) -> None:
+        self.log.append(("sub-base", message.value))
+
+
+class FailingStart(Actor):
+    """An actor whose on_start raises."""
+
+    def on_start(self) -> None:
+        raise RuntimeError("cannot start")
+
+
+@pytest.fixture
+def runtime() -> Iterator[Runtime]:
+    """A runtime on a manual clock, shut down after the test."""
+    runtime = Runtime("test", ManualClock(T0))
+    yield runtime
+    runtime.shutdown(WAIT)
+
+
+def log_of(ref: pykka.ActorRef[Any]) -> list[Any]:
+    """Ask an actor for its log through a Request's own reply future."""
+    request = GetLog()
+    ref.tell(request)
+    result: list[Any] = request.reply.result(WAIT)
+    return result
+
+
+# --- Actor -------------------------------------------------------------------------------------
+
+
+class TestSingleDispatchReceive:
+    def test_dispatches_by_message_type(self, runtime: Runtime) -> None:
+        """Each message goes to the handler registered for its class."""
+        ref = LogActor.start(runtime)
+
+        ref.tell(Append(1))
+        ref.tell("hello")
+        ref.tell(Append(2))
+
+        assert log_of(ref) == ["started", 1, "str:hello", 2]
+
+    def test_ask_returns_the_handlers_value(self, runtime: Runtime) -> None:
+        """A pykka ask gets the handler's return value."""
+        ref = LogActor.start(runtime)
+
+        assert ref.ask("hi", timeout=WAIT) == "HI"
+
+    def test_unknown_message_logged_and_ignored(
+        self, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A message with no handler is logged as unhandled; the actor carries on."""
+        ref = LogActor.start(runtime)
+
+        with caplog.at_level(logging.WARNING, logger="actors"):
+            ref.tell(12345)
+            assert log_of(ref) == ["started"]
+
+        assert "does not handle" in caplog.text
+        assert "12345" in caplog.text
+
+    def test_raising_handler_answers_the_request(self, runtime: Runtime) -> None:
+        """A handler that raises answers the Request's reply with that error."""
+        ref = LogActor.start(runtime)
+        request = Explode()
+
+        ref.tell(request)
+
+        with pytest.raises(ValueError, match="handler exploded"):
+            request.reply.result(WAIT)
+
+    def test_actor_survives_a_raising_handler(self, runtime: Runtime) -> None:
+        """After a handler raised, the actor handles later messages as before."""
+        ref = LogActor.start(runtime)
+
+        ref.tell(Append(1))
+        ref.tell(Explode())
+        ref.tell(Append(2))
+
+        assert log_of(ref) == ["started", 1, 2]
+        assert ref.is_alive()
+
+    def test_raising_handler_of_a_plain_message_is_logged(
+        self, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A handler that raises with nobody to answer logs the error; the actor lives on."""
+        ref = LogActor.start(runtime)
+
+        with caplog.at_level(logging.ERROR, logger="actors"):
+            ref.tell(ExplodeQuietly())
+            ref.tell(Append("after"))
+            assert log_of(ref) == ["started", "after"]
+
+        assert "told, not asked" in caplog.text
+        assert ref.is_alive()
+
+    def test_message_order_preserved(self, runtime: Runtime) -> None:
+        """1,000 messages told in order are handled in that order."""
+        ref = LogActor.start(runtime)
+
+        for n in range(1000):
+            ref.tell(Append(n))
+
+        assert log_of(ref) == ["started", *range(1000)]
+
+    def test_order_preserved_per_sender(self, runtime: Runtime) -> None:
+        """Messages from several threads keep each sender's order."""
+        ref = LogActor.start(runtime)
+
+        def send(sender: int) -> None:
+            for n in range(250):
+                ref.tell(Append((sender, n)))
+
+        senders = [threading.Thread(target=send, args=(s,)) for s in range(4)]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join(WAIT)
+
+        log = log_of(ref)[1:]
+        assert len(log) == 1000
+        for sender in range(4):
+            assert [n for s, n in log if s == sender] == list(range(250))
+
+
+class TestHandlesDecorator:
+    def test_dispatches_by_exact_class(self, runtime: Runtime) -> None:
+        """A message goes to the method marked for its class."""
+        ref = HandlesActor.start(runtime)
+
+        ref.tell(Base(1))
+        ref.tell(Derived(2))
+
+        assert log_of(ref) == [("base", 1), ("derived", 2)]
+
+    def test_nearest_base_class_handles_a_subclass(self, runtime: Runtime) -> None:
+        """A message with no handler of its own goes to its nearest base class's handler."""
+        ref = HandlesActor.start(runtime)
+
+        ref.tell(MoreDerived(3))
+        ref.tell(MoreDerived(4))  # the remembered lookup gives the same answer
+
+        assert log_of(ref) == [("derived", 3), ("derived", 4)]
+
+    def test_subclass_inherits_and_overrides(self, runtime: Runtime) -> None:
+        """A subclass keeps its parent's handlers and replaces those it marks again."""
+        ref = SubHandlesActor.start(runtime)
+
+        ref.tell(Base(1))
+        ref.tell(Derived(2))
+
+        assert log_of(ref) == [("sub-base", 1), ("derived", 2)]
+
+    def test_subclass_table_does_not_leak_into_parent(self, runtime: Runtime) -> None:
+        """Overriding in a subclass leaves the parent class's dispatch alone."""
+        sub = SubHandlesActor.start(runtime)
+        parent = HandlesActor.start(runtime)
+
+        sub.tell(Base(1))
+        parent.tell(Base(2))
+
+        assert log_of(sub) == [("sub-base", 1)]
+        assert log_of(parent) == [("base", 2)]
+
+    def test_raising_handler_answers_the_request(self, runtime: Runtime) -> None:
+        """A marked handler that raises answers the Request's reply with the error."""
+        ref = HandlesActor.start(runtime)
+        request = Explode()
+
+        ref.tell(request)
+        ref.tell(Base(1))
+
+        with pytest.raises(KeyError, match="boom"):
+            request.reply.result(WAIT)
+        assert log_of(ref) == [("base", 1)]
+
+    def test_unhandled_class_logged(
+        self, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A message no marked method handles is logged and dropped."""
+        ref = HandlesActor.start(runtime)
+
+        with caplog.at_level(logging.WARNING, logger="actors"):
+            ref.tell("not a message class we know")
+            assert log_of(ref) == []
+
+        assert "does not handle" in caplog.text
+
+
+class TestActorLifecycle:
+    def test_on_start_runs_before_any_message(self, runtime: Runtime) -> None:
+        """on_start runs first, even for messages told straight after start()."""
+        ref = LogActor.start(runtime)
+        ref.tell(Append(1))
+
+        assert log_of(ref)[:2] == ["started", 1]
+
+    def test_failing_on_start_stops_the_actor(
+        self, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An on_start that raises is logged and the actor stops; its requests are answered."""
+        with caplog.at_level(logging.ERROR, logger="actors"):
+            ref = FailingStart.start(runtime)
+            request = GetLog()
+            try:
+                ref.tell(request)
+            except ActorDeadError:
+                request.reply.set_exception(ActorDeadError("already stopped"))
+
+            assert isinstance(request.reply.exception(WAIT), ActorDeadError)
+
+        assert "cannot start" in caplog.text
+        assert runtime.activity.wait_idle(WAIT)
+        assert not ref.is_alive()
+        assert runtime.actor_count() == 0
+
+    def test_on_stop_runs_on_stop(self, runtime: Runtime) -> None:
+        """stop() runs on_stop after the messages already queued, and forgets the actor."""
+        actor = LogActor(runtime)
+        ref = runtime_start(actor)
+        ref.tell(Append(1))
+
+        ref.stop(timeout=WAIT)
+
+        assert actor.log == ["started", 1, "stopped"]
+        assert not ref.is_alive()
+        assert runtime.actor_count() == 0
+
+    def test_handlers_run_on_dispatcher_threads(self, runtime: Runtime) -> None:
+        """Handlers run on the runtime's dispatcher threads, never the caller's."""
+        ref = LogActor.start(runtime)
+        threads: list[threading.Thread] = []
+        done = threading.Event()
+
+        ref.tell(Where(threads, done))
+
+        assert done.wait(WAIT)
+        assert threads[0] in runtime.dispatcher.threads
+        assert threads[0] is not threading.current_thread()
+        assert threads[0].daemon
+
+    def test_idle_actors_hold_no_thread(self, runtime: Runtime) -> None:
+        """Starting many actors starts no thread: they share the dispatcher's."""
+        before = threading.active_count()
+
+        refs = [HandlesActor.start(runtime) for _ in range(200)]
+        for n, ref in enumerate(refs):
+            ref.tell(Base(n))
+        assert runtime.activity.wait_idle(WAIT)
+
+        assert threading.active_count() == before
+        assert runtime.actor_count() == 200
+
+    def test_queued_request_answered_when_actor_stops(self, runtime: Runtime) -> None:
+        """A Request still queued behind a stop is answered with ActorDeadError."""
+        ref = LogActor.start(runtime)
+        started, release = threading.Event(), threading.Event()
+        ref.tell(Block(started, release))
+        assert started.wait(WAIT)
+        stopped = ref.stop(block=False)
+        request = GetLog()
+        ref.tell(request)  # queued behind the stop
+
+        release.set()
+
+        assert isinstance(request.reply.exception(WAIT), ActorDeadError)
+        assert stopped.get(timeout=WAIT) is True  # pykka: "it was alive and is now stopped"
+        assert runtime.activity.wait_idle(WAIT)
+
+    def test_tell_after_stop_raises(self, runtime: Runtime) -> None:
+        """pykka's tell to a stopped actor raises ActorDeadError."""
+        ref = LogActor.start(runtime)
+        ref.stop(timeout=WAIT)
+
+        with pytest.raises(ActorDeadError):
+            ref.tell(Append(1))
+
+
+def runtime_start(actor: Actor) -> pykka.ActorRef[Any]:
+    """Start an actor built by the test, keeping a handle on the instance (what start() does)."""
+    actor.runtime.started(actor.actor_ref)
+    actor._start_actor_loop()
+    return actor.actor_ref
+
+
+class TestActorTell:
+    def test_tell_to_live_actor(self, runtime: Runtime) -> None:
+        """Actor.tell delivers to a live actor and says so."""
+        sender = LogActor(runtime)  # never started: only its tell() is used
+        target = LogActor.start(runtime)
+
+        assert sender.tell(target, Append("x")) is True
+        assert log_of(target) == ["started", "x"]
+
+    def test_tell_to_stopped_actor(self, runtime: Runtime) -> None:
+        """Actor.tell to a stopped actor returns False instead of raising."""
+        sender = LogActor(runtime)
+        target = LogActor.start(runtime)
+        target.stop(timeout=WAIT)
+
+        assert sender.tell(target, Append("x")) is False
+
+
+# --- Runtime -----------------------------------------------------------------------------------
+
+
+class TestRuntimeActivity:
+    def test_message_counts_until_handled(self, runtime: Runtime) -> None:
+        """A message in flight keeps the runtime busy until its handler returns."""
+        ref = LogActor.start(runtime)
+        started, release = threading.Event(), threading.Event()
+
+        ref.tell(Block(started, release))
+        assert started.wait(WAIT)
+
+        assert runtime.activity.wait_idle(0.01) is False
+        release.set()
+        assert runtime.activity.wait_idle(WAIT) is True
+        assert runtime.activity.count == 0
+
+    def test_idle_after_many_messages(self, runtime: Runtime) -> None:
+        """Once every message is handled, the count is back to zero."""
+        ref = LogActor.start(runtime)
+        for n in range(100):
+            ref.tell(Append(n))
+        ref.tell(Explode())
+
+        assert runtime.activity.wait_idle(WAIT)
+        assert runtime.activity.count == 0
+
+    def test_user_code_counts_until_it_returns(self, runtime: Runtime) -> None:
+        """run_user_code keeps the runtime busy while the job runs, not after."""
+        running, release = threading.Event(), threading.Event()
+
+        def job() -> None:
+            running.set()
+            release.wait(WAIT)
+
+        runtime.run_user_code(job)
+        assert running.wait(WAIT)
+
+        assert runtime.activity.runs == 1
+        assert runtime.activity.wait_idle(0, runs=False)
+        release.set()
+        assert runtime.activity.wait_idle(WAIT)
+
+    def test_user_code_runs_on_a_worker_thread(self, runtime: Runtime) -> None:
+        """User code runs on the runtime's worker pool, not a dispatcher thread."""
+        threads: list[threading.Thread] = []
+        done = threading.Event()
+
+        runtime.run_user_code(lambda: (threads.append(threading.current_thread()), done.set()))
+
+        assert done.wait(WAIT)
+        assert threads[0] not in runtime.dispatcher.threads
+        assert threads[0].name.startswith("actors-test-worker")
+
+    def test_user_code_error_still_uncounted(self, runtime: Runtime) -> None:
+        """A job that raises is uncounted all the same."""
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        runtime.run_user_code(boom)
+
+        assert runtime.activity.wait_idle(WAIT)
+
+    def test_user_code_after_shutdown_refused_and_uncounted(self) -> None:
+        """run_user_code on a shut-down runtime raises and leaves the count at zero."""
+        runtime = Runtime("test", ManualClock(T0))
+        runtime.shutdown(WAIT)
+
+        with pytest.raises(RuntimeError):
+            runtime.run_user_code(lambda: None)
+        assert runtime.activity.count == 0
+
+
+class TestRuntimeShutdown:
+    def test_stops_every_actor_and_leaves_no_thread(self) -> None:
+        """shutdown stops every actor, then the dispatcher and worker threads."""
+        before = set(threading.enumerate())
+        runtime = Runtime("test", ManualClock(T0))
+        refs = [LogActor.start(runtime) for _ in range(3)]
+        ran = threading.Event()
+        runtime.run_user_code(ran.set)
+        assert ran.wait(WAIT)
+        for ref in refs:
+            ref.tell(Append(1))
+        ours = [t for t in threading.enumerate() if t not in before]
+        assert len(ours) >= 3  # dispatcher threads and a worker
+
+        runtime.shutdown(WAIT)
+
+        assert runtime.actor_count() == 0
+        assert not any(ref.is_alive() for ref in refs)
+        assert [t.name for t in ours if t.is_alive()] == []
+        assert runtime.workers.threads == 0
+
+    def test_stop_all_runs_each_on_stop(self, runtime: Runtime) -> None:
+        """stop_all asks every actor to stop after the messages already queued."""
+        actors = [LogActor(runtime) for _ in range(3)]
+        refs = [runtime_start(actor) for actor in actors]
+        for ref in refs:
+            ref.tell(Append("last"))
+
+        runtime.stop_all()
+
+        assert runtime.activity.wait_idle(WAIT)
+        assert [actor.log for actor in actors] == [["started", "last", "stopped"]] * 3
+        assert runtime.actor_count() == 0
+
+    def test_answers_queued_requests(self) -> None:
+        """Requests queued behind a busy handler at shutdown are answered, not left hanging."""
+        runtime = Runtime("test", ManualClock(T0))
+        ref = LogActor.start(runtime)
+        started, release = threading.Event(), threading.Event()
+        ref.tell(Block(started, release))
+        assert started.wait(WAIT)
+        request = GetLog()
+        ref.tell(request)
+        release.set()
+
+        runtime.shutdown(WAIT)
+
+        assert request.reply.done()
+        assert runtime.actor_count() == 0
+
+    def test_with_nothing_started(self) -> None:
+        """Shutting down an unused runtime ends its dispatcher threads."""
+        runtime = Runtime("test", ManualClock(T0))
+        threads = runtime.dispatcher.threads
+
+        runtime.shutdown(WAIT)
+
+        assert runtime.actor_count() == 0
+        assert runtime.workers.threads == 0
+        assert not any(thread.is_alive() for thread in threads)
+
+    def test_dispatcher_threads_are_daemons(self, runtime: Runtime) -> None:
+        """The runtime's threads never keep the interpreter alive."""
+        assert runtime.dispatcher.threads
+        assert all(thread.daemon for thread in runtime.dispatcher.threads)
