@@ -120,6 +120,7 @@ class SystemClock(Clock):
         self._sequence = itertools.count()
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._firing = 0
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -141,7 +142,11 @@ class SystemClock(Clock):
     def has_due(self) -> bool:
         now = time.monotonic()
         with self._condition:
-            return any(due <= now and not d.cancelled for due, _, d in self._heap)
+            if self._firing:
+                return True
+            return bool(self._heap) and any(
+                due <= now and not d.cancelled for due, _, d in self._heap
+            )
 
     def release(self, timeout: float = 1.0) -> None:
         with self._condition:
@@ -171,14 +176,23 @@ class SystemClock(Clock):
                     self._condition.wait(_IDLE_LINGER - (now - idle_since))
                     continue
                 idle_since = None
-                due, _, deadline = self._heap[0]
+                due = self._heap[0][0]
                 if due > now:
                     self._condition.wait(due - now)
                     continue
-                heapq.heappop(self._heap)
-                # Fired under the lock so that has_due() never sees a popped-but-unsent deadline;
-                # callbacks only post a message, they never block.
-                deadline.fire()
+                batch = []
+                while self._heap and self._heap[0][0] <= now:
+                    batch.append(heapq.heappop(self._heap)[2])
+                # Fire without the lock, so timers re-arming meanwhile are not held up; has_due()
+                # counts the batch as due until it has been posted.
+                self._firing += len(batch)
+                self._condition.release()
+                try:
+                    for due_deadline in batch:
+                        due_deadline.fire()
+                finally:
+                    self._condition.acquire()
+                    self._firing -= len(batch)
             self._thread = None
 
 

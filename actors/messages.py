@@ -176,13 +176,14 @@ class Tick:
 
     `missed` lists the late ticks that will not run (the misfire policy dropped them); `runs` is
     `False` when this tick only reports them. A `replay` tick (coalesce `"all"`) is never dropped
-    by a busy spawn: it waits its turn.
+    by a busy spawn: it waits its turn. `next_at` is when the timer fires next.
     """
 
     scheduled_at: datetime
     missed: tuple[datetime, ...] = ()
     runs: bool = True
     replay: bool = False
+    next_at: datetime | None = None  # the timer's next fire time, so no NextRun is needed
 
 
 @attrs.frozen

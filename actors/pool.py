@@ -37,7 +37,7 @@ from actors.messages import (
     resolve,
 )
 from actors.program import POLICIES, Program
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, Runtime, handles, stop_actor
 from actors.snapshots import (
     ProgramInfo,
     ProgramStatus,
@@ -48,7 +48,7 @@ from actors.snapshots import (
 )
 from actors.spawn import SpawnActor
 
-__all__ = ["ProgramActor", "SpawnSlot"]
+__all__ = ["ProgramActor", "SpawnNumbers", "SpawnSlot"]
 
 logger = logging.getLogger("actors.program")
 
@@ -69,6 +69,18 @@ def _check_count(n: Any) -> int:
         msg = f"n must be an int >= 1, got {n!r}"
         raise InvalidProgram(msg)
     return n
+
+
+@attrs.define
+class SpawnNumbers:
+    """The last spawn numbers given out under one program id.
+
+    Owned by the supervisor and handed to each ProgramActor installed under that id, so that
+    spawn ids are never reused, even across `uninstall` and `install(replace=True)`.
+    """
+
+    regular: int = 0
+    temporary: int = 0
 
 
 @attrs.define
@@ -116,6 +128,7 @@ class ProgramActor(Actor):
         state: Any,
         supervisor_ref: ActorRef[Any],
         history: int,
+        numbers: SpawnNumbers | None = None,
     ) -> None:
         super().__init__(runtime)
         self.program = program
@@ -128,8 +141,7 @@ class ProgramActor(Actor):
         self.next_run: datetime | None = None
         self.schedule_text = program.schedule.describe()
         self._slots: dict[str, SpawnSlot] = {}  # insertion order: oldest first
-        self._spawn_count = 0
-        self._temporary_count = 0
+        self._numbers = numbers if numbers is not None else SpawnNumbers()
         self._run_count = 0
         self._running: dict[str, RunRecord] = {}
         self._waiters: dict[str, Future[Any]] = {}
@@ -151,7 +163,7 @@ class ProgramActor(Actor):
         for waiter in self._waiters.values():
             resolve(waiter, error=stopped)
         for slot in self._slots.values():
-            slot.ref.stop(block=False)
+            stop_actor(slot.ref)
         for drain in self._drains:
             resolve(drain)
 
@@ -161,12 +173,13 @@ class ProgramActor(Actor):
         return [slot for slot in self._slots.values() if slot.in_pool]
 
     def _start_spawn(self, *, temporary: bool = False) -> SpawnSlot:
+        numbers = self._numbers
         if temporary:
-            self._temporary_count += 1
-            spawn_id = f"{self.program.id}-temp-{self._temporary_count}"
+            numbers.temporary += 1
+            spawn_id = f"{self.program.id}-temp-{numbers.temporary}"
         else:
-            self._spawn_count += 1
-            spawn_id = f"{self.program.id}-{self._spawn_count}"
+            numbers.regular += 1
+            spawn_id = f"{self.program.id}-{numbers.regular}"
         ref = SpawnActor.start(self.runtime, self.program, spawn_id, self.actor_ref)
         slot = SpawnSlot(spawn_id, ref, self.runtime.clock.now(), temporary=temporary)
         self._slots[spawn_id] = slot
@@ -178,7 +191,7 @@ class ProgramActor(Actor):
         for tick in slot.queued:
             self._record_not_run(tick.scheduled_at, "skipped", slot.id)
         slot.queued.clear()
-        slot.ref.stop(block=False)
+        stop_actor(slot.ref)
         logger.debug("%s stopped %s", self, slot.id)
         self._check_drained()
 
@@ -243,9 +256,18 @@ class ProgramActor(Actor):
             self._history = deque(maxlen=self._history_size)
         self._history.append(record)
 
+    def _runs_left(self) -> int | None:
+        """How many more runs `max_runs` allows, counting those in flight (`None` = no cap)."""
+        if self.program.max_runs is None:
+            return None
+        return self.program.max_runs - self.runs - len(self._running)
+
     def _offer(self, slot: SpawnSlot, tick: Tick) -> None:
         """Give `tick` to `slot`, following `overlap` if it is busy."""
-        if not slot.running:
+        left = self._runs_left()
+        if left is not None and left <= 0:
+            self._record_not_run(tick.scheduled_at, "skipped", slot.id)
+        elif not slot.running:
             self._dispatch(slot, tick.scheduled_at)
         elif tick.replay or (self.program.overlap == "queue" and not slot.queued):
             slot.queued.append(tick)
@@ -263,6 +285,8 @@ class ProgramActor(Actor):
 
     @handles(Tick)
     def _tick(self, message: Tick) -> None:
+        if self.status != "finished":
+            self.next_run = message.next_at
         for scheduled_at in message.missed:
             self._record_not_run(scheduled_at, "missed", None)
         if not message.runs or self._drains or self.status == "finished":
@@ -334,8 +358,7 @@ class ProgramActor(Actor):
         if slot.stopping or slot.temporary:
             self._stop_spawn(slot)
         elif slot.queued and self.status != "finished":
-            tick = slot.queued.pop(0)
-            self._dispatch(slot, tick.scheduled_at)
+            self._offer(slot, slot.queued.pop(0))
 
     def _finish(self) -> None:
         if self.status == "finished":

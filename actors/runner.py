@@ -296,6 +296,7 @@ class Runner:
                 return
             self._stopped = True
         atexit.unregister(self._stop_at_exit)
+        work_deadline = time.monotonic() + (timeout if wait else 0.0)
         shutdown = Shutdown()
         self._supervisor.tell(shutdown)
         if wait:
@@ -307,7 +308,7 @@ class Runner:
                     self.id,
                     timeout,
                 )
-        self._runtime.shutdown()
+        self._runtime.shutdown(work_deadline)
         self.clock.detach(self)
         self.clock.release()
 

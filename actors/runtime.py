@@ -16,6 +16,7 @@ thousand programs. What the rest of the package relies on is here:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sys
@@ -38,13 +39,17 @@ if TYPE_CHECKING:
 
     from actors.clock import Clock
 
-__all__ = ["Activity", "Actor", "Runtime", "handles"]
+__all__ = ["Activity", "Actor", "Runtime", "handles", "stop_actor"]
 
 logger = logging.getLogger("actors")
 
 #: Dispatcher threads per runner. Handlers are short (user code runs elsewhere), so a couple of
 #: threads keep every actor moving; more would only contend for the GIL.
 DEFAULT_DISPATCHER_THREADS = 2
+
+#: How long stopping waits for the actors themselves (not user code) to stop. Handlers never
+#: block, so this only runs out when a runner holds a great many actors.
+ACTOR_STOP_TIMEOUT = 30.0
 
 
 _URN_PREFIX = uuid.uuid4().hex
@@ -61,6 +66,18 @@ def _next_urn() -> str:
 
 
 Handler = Callable[[Any, Any], Any]
+
+_STOP = pykka.messages._ActorStop()  # noqa: SLF001 - pykka's own stop message
+
+
+def stop_actor(ref: ActorRef[Any]) -> None:
+    """Ask an actor to stop after the messages already queued; no-op if it has stopped.
+
+    Like `ref.stop(block=False)` but without building a future nobody reads: stopping a
+    hundred thousand actors should not cost a hundred thousand condition variables.
+    """
+    with contextlib.suppress(ActorDeadError):
+        ref.tell(_STOP)
 
 
 def handles(message_class: type) -> Callable[[Handler], Handler]:
@@ -82,9 +99,15 @@ class Activity:
     """
 
     def __init__(self) -> None:
-        self._condition = threading.Condition()
+        # A plain lock for the counts (they change on every message) and two events that flip
+        # only when a count crosses zero, for the rare thread that waits.
+        self._lock = threading.Lock()
         self._messages = 0
         self._runs = 0
+        self._quiet = threading.Event()  # no message in flight
+        self._idle = threading.Event()  # no message and no run in flight
+        self._quiet.set()
+        self._idle.set()
 
     @property
     def count(self) -> int:
@@ -96,40 +119,58 @@ class Activity:
         """Runs of user code in flight now."""
         return self._runs
 
+    def _flip(self) -> None:
+        """Bring the events in line with the counts; called under the lock at a zero crossing."""
+        quiet = self._messages <= 0
+        idle = quiet and self._runs <= 0
+        if quiet != self._quiet.is_set():
+            self._quiet.set() if quiet else self._quiet.clear()
+        if idle != self._idle.is_set():
+            self._idle.set() if idle else self._idle.clear()
+
     def add(self, n: int = 1) -> None:
         """Count `n` more messages."""
-        with self._condition:
+        with self._lock:
             self._messages += n
+            if self._messages == n:
+                self._flip()
 
     def done(self, n: int = 1) -> None:
         """Count `n` messages handled."""
-        with self._condition:
+        with self._lock:
             self._messages -= n
             if self._messages <= 0:
-                self._condition.notify_all()
+                self._flip()
 
     def run_started(self) -> None:
-        with self._condition:
+        """Count a run handed to a worker thread."""
+        with self._lock:
             self._runs += 1
+            if self._runs == 1:
+                self._flip()
 
     def run_done(self) -> None:
-        with self._condition:
+        """Count a run whose outcome has been posted."""
+        with self._lock:
             self._runs -= 1
             if self._runs <= 0:
-                self._condition.notify_all()
+                self._flip()
 
     def wait_idle(self, timeout: float | None, *, runs: bool = True) -> bool:
         """Block until nothing is in flight (with `runs=False`: no message; runs may go on).
 
         Returns `False` if `timeout` passed first.
         """
-        if runs:
-            return self._wait(lambda: self._messages <= 0 and self._runs <= 0, timeout)
-        return self._wait(lambda: self._messages <= 0, timeout)
-
-    def _wait(self, idle: Callable[[], bool], timeout: float | None) -> bool:
-        with self._condition:
-            return self._condition.wait_for(idle, timeout)
+        event = self._idle if runs else self._quiet
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not event.wait(remaining):
+                return False
+            with self._lock:
+                if self._messages <= 0 and (not runs or self._runs <= 0):
+                    return True
+            # The event was set when we looked but work arrived since: wait again.
 
 
 class Actor(pykka.Actor):
@@ -236,6 +277,9 @@ class Actor(pykka.Actor):
 
     def _handle_receive(self, message: Any) -> Any:
         try:
+            # Our own messages go straight to on_receive; pykka's (stop, proxy calls) to pykka.
+            if type(message) in self._handlers:
+                return self.on_receive(message)
             return super()._handle_receive(message)
         finally:
             self.runtime.activity.done()
@@ -323,7 +367,7 @@ class Runtime:
         with self._condition:
             refs = list(self._actors.values())
         for ref in refs:
-            ref.stop(block=False)
+            stop_actor(ref)
 
     def run_user_code(self, job: Callable[[], None]) -> None:
         """Run `job` on a worker thread; it counts as activity until it returns."""
@@ -341,19 +385,25 @@ class Runtime:
             self.activity.run_done()
             raise
 
-    def shutdown(self, timeout: float = 2.0) -> None:
-        """Stop every actor still alive, then the dispatcher and the worker threads."""
-        deadline = time.monotonic() + timeout
+    def shutdown(self, work_deadline: float | None = None) -> None:
+        """Stop every actor still alive, then the dispatcher and the worker threads.
+
+        Args:
+            work_deadline: a `time.monotonic()` time until which worker threads still inside
+                user code are waited for (default: now, so they are abandoned at once).
+        """
+        actor_deadline = time.monotonic() + ACTOR_STOP_TIMEOUT
         self.stop_all()
         with self._condition:
             self._condition.wait_for(
-                lambda: not self._actors, max(0.0, deadline - time.monotonic())
+                lambda: not self._actors, max(0.0, actor_deadline - time.monotonic())
             )
             left = len(self._actors)
         if left:
             logger.warning("%d actor(s) of runner %r did not stop in time", left, self.name)
-        self.dispatcher.shutdown(max(0.0, deadline - time.monotonic()))
-        stuck = self.workers.shutdown(max(0.0, deadline - time.monotonic()))
+        self.dispatcher.shutdown(max(0.1, actor_deadline - time.monotonic()))
+        wait_for_work = 0.0 if work_deadline is None else work_deadline - time.monotonic()
+        stuck = self.workers.shutdown(max(0.05, wait_for_work))
         if stuck:
             logger.warning(
                 "%d worker thread(s) still running user code after stop; "

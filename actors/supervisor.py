@@ -28,9 +28,9 @@ from actors.messages import (
     gather,
     resolve,
 )
-from actors.pool import ProgramActor
+from actors.pool import ProgramActor, SpawnNumbers
 from actors.program import Program
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, Runtime, handles, stop_actor
 from actors.snapshots import RunnerStatus
 from actors.timer import TimerActor
 
@@ -56,6 +56,7 @@ class SupervisorActor(Actor):
         self.runner_id = runner_id
         self.history = history
         self.registry: dict[str, Registration] = {}
+        self.spawn_numbers: dict[str, SpawnNumbers] = {}
         self.stopping = False
 
     def __str__(self) -> str:
@@ -70,7 +71,7 @@ class SupervisorActor(Actor):
 
     def _retire(self, registration: Registration, reply: Future[Any] | None = None) -> None:
         """Stop a program's timer at once and drain its ProgramActor."""
-        registration.timer_ref.stop(block=False)
+        stop_actor(registration.timer_ref)
         drain = Drain(reply=reply) if reply is not None else Drain()
         if not self.tell(registration.program_ref, drain):
             resolve(drain.reply)
@@ -83,8 +84,9 @@ class SupervisorActor(Actor):
                 msg = f"program {program.id!r} is already installed (use replace=True)"
                 raise ProgramExists(msg)
             self._retire(self.registry.pop(program.id))
+        numbers = self.spawn_numbers.setdefault(program.id, SpawnNumbers())
         program_ref = ProgramActor.start(
-            self.runtime, program, message.state, self.actor_ref, self.history
+            self.runtime, program, message.state, self.actor_ref, self.history, numbers
         )
         timer_ref = TimerActor.start(
             self.runtime,
@@ -115,7 +117,7 @@ class SupervisorActor(Actor):
     def _finished(self, message: ProgramFinished) -> None:
         registration = self.registry.get(message.program_id)
         if registration is not None:
-            registration.timer_ref.stop(block=False)
+            stop_actor(registration.timer_ref)
 
     @handles(GetStatus)
     def _status(self, message: GetStatus) -> None:

@@ -52,6 +52,7 @@ class TimerActor(Actor):
         self.installed_at = installed_at
         self._deadline: Deadline | None = None
         self._next_fire: datetime | None = None
+        self._jitter = timedelta(0)
 
     def on_start(self) -> None:
         self._arm(self.schedule.first_fire(self.installed_at))
@@ -60,9 +61,10 @@ class TimerActor(Actor):
         if self._deadline is not None:
             self._deadline.cancel()
 
-    def _arm(self, fire_at: datetime | None) -> None:
+    def _arm(self, fire_at: datetime | None, *, announce: bool = True) -> None:
         self._next_fire = fire_at
-        self.tell(self.program_ref, NextRun(fire_at, self.schedule))
+        if announce:  # a Tick carries the next fire time itself
+            self.tell(self.program_ref, NextRun(fire_at, self.schedule))
         if fire_at is None:
             self._deadline = None
             return
@@ -91,13 +93,24 @@ class TimerActor(Actor):
             following = self.schedule.next_fire(following)
         if following is not None and following <= now:
             following = self.schedule.next_fire(now)
-        self._deliver(due, now)
-        self._arm(following)
+        self._deliver(due, now, self._jitter, following)
+        self._arm(following, announce=False)
 
-    def _deliver(self, due: list[datetime], now: datetime) -> None:
-        """Apply the misfire policy to the due ticks and send what runs."""
+    def _deliver(
+        self, due: list[datetime], now: datetime, jitter: timedelta, next_at: datetime | None
+    ) -> None:
+        """Apply the misfire policy to the due ticks and send what runs.
+
+        A tick's lateness counts from when it was meant to run: its fire time plus the jitter
+        the timer chose for it (only the tick just woken had one).
+        """
         grace = self.misfire.grace
-        missed = [t for t in due if grace is not None and (now - t).total_seconds() > grace]
+
+        def too_late(index: int, scheduled_at: datetime) -> bool:
+            intended = scheduled_at + jitter if index == 0 else scheduled_at
+            return grace is not None and (now - intended).total_seconds() > grace
+
+        missed = [t for index, t in enumerate(due) if too_late(index, t)]
         left = [t for t in due if t not in missed] if missed else due
         if len(left) <= 1:
             run, not_run = left, []  # on time, or the only one left: it runs
@@ -109,11 +122,11 @@ class TimerActor(Actor):
             run, not_run = [], left
         missed_times = tuple(sorted(missed + not_run))
         if not run:
-            self.tell(self.program_ref, Tick(due[-1], missed=missed_times, runs=False))
+            tick = Tick(due[-1], missed=missed_times, runs=False, next_at=next_at)
+            self.tell(self.program_ref, tick)
             return
         replay = len(run) > 1
         for index, scheduled_at in enumerate(run):
-            self.tell(
-                self.program_ref,
-                Tick(scheduled_at, missed=missed_times if index == 0 else (), replay=replay),
-            )
+            missed_here = missed_times if index == 0 else ()
+            tick = Tick(scheduled_at, missed=missed_here, replay=replay, next_at=next_at)
+            self.tell(self.program_ref, tick)
