@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 import weakref
@@ -38,8 +39,8 @@ def to_seconds(value: float | timedelta, *, field: str = "seconds") -> float:
     else:
         msg = f"{field} must be a number of seconds or a timedelta, got {value!r}"
         raise TypeError(msg)
-    if seconds < 0 or seconds != seconds:  # NaN fails both comparisons
-        msg = f"{field} must be >= 0, got {value!r}"
+    if not math.isfinite(seconds) or seconds < 0:
+        msg = f"{field} must be a finite number >= 0, got {value!r}"
         raise ValueError(msg)
     return seconds
 

@@ -217,12 +217,35 @@ class Dispatcher:
         while True:
             item = self._ready.get()
             if item is None:
+                self._finish()
                 return
-            mailbox, setup = item
+            self._run(*item)
+
+    def _finish(self) -> None:
+        """On shutdown: run what is still ready (however often it re-queues), then exit.
+
+        A stop sentinel meant for another thread is put back once the queue is empty, so every
+        thread gets its own and exits.
+        """
+        others = 0
+        while True:
             try:
-                mailbox.run(setup=setup)
-            except BaseException:
-                logger.exception("dispatcher thread: mailbox run failed")
+                item = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                others += 1
+            else:
+                self._run(*item)
+        for _ in range(others):
+            self._ready.put(None)
+
+    @staticmethod
+    def _run(mailbox: Mailbox, setup: bool) -> None:
+        try:
+            mailbox.run(setup=setup)
+        except BaseException:
+            logger.exception("dispatcher thread: mailbox run failed")
 
     def shutdown(self, timeout: float = 2.0) -> None:
         """Let the threads finish what is queued, then exit."""

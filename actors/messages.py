@@ -9,7 +9,7 @@ waits, on its own thread.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from datetime import datetime
 from typing import Any
 
@@ -253,7 +253,11 @@ def gather(futures: list[Future[Any]]) -> Future[list[Any]]:
             remaining[0] -= 1
             last = remaining[0] == 0
         if last:
-            errors = [f.exception() for f in futures if f.exception() is not None]
+            errors: list[BaseException] = [
+                CancelledError() if f.cancelled() else f.exception()  # type: ignore[misc]
+                for f in futures
+                if f.cancelled() or f.exception() is not None
+            ]
             if errors:
                 resolve(combined, error=errors[0])
             else:

@@ -31,7 +31,7 @@ import pykka
 from pykka import ActorDeadError, ActorRef, ThreadingFuture
 
 from actors.dispatcher import Dispatcher, Mailbox, StopFlag
-from actors.messages import Request
+from actors.messages import Request, resolve
 from actors.workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 if TYPE_CHECKING:
@@ -308,6 +308,8 @@ class Actor(pykka.Actor):
                     break
             else:
                 logger.warning("%s got a message it does not handle: %r", self, message)
+                if isinstance(message, Request):
+                    resolve(message.reply, error=TypeError(f"{self} does not handle {message!r}"))
                 return None
         return handler(self, message)
 

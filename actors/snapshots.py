@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
 
@@ -24,9 +25,15 @@ RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "s
 _STATE_WIDTH = 40
 
 
-def render(renderable: Any, *, width: int = 120) -> str:
-    """Render a rich renderable to plain text (no colour), for `repr`."""
+def render(renderable: Any, *, width: int | None = None) -> str:
+    """Render a rich renderable to plain text (no colour), for `repr`.
+
+    By default the text is as wide as the renderable needs, so long ids are never cut.
+    """
     buffer = io.StringIO()
+    if width is None:
+        measured = Console(width=10_000).measure(renderable).maximum
+        width = max(40, measured)
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     console.print(renderable)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
@@ -50,6 +57,9 @@ class _Pretty:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
+
+    def __rich__(self) -> Any:
+        return Text(repr(self))
 
 
 @attrs.frozen(repr=False)

@@ -14,6 +14,7 @@ import pytest
 from actors import Clock, ManualClock, SystemClock
 from actors.clock import Deadline, to_seconds
 from tests.conftest import T0
+from tests.helpers import eventually
 
 #: How long a test waits for a real-time deadline before calling it lost. Generous: the
 #: assertion is that it fired, not how fast.
@@ -172,9 +173,7 @@ class TestManualClockAdvance:
         assert clock.now() == T0
         assert fired.fired == []
 
-    def test_deadline_set_by_a_callback_fires_in_the_same_advance(
-        self, clock: ManualClock
-    ) -> None:
+    def test_deadline_set_by_a_callback_fires_in_the_same_advance(self, clock: ManualClock) -> None:
         """A callback that re-arms within the advance sees its next deadline fire too."""
         fired: list[datetime] = []
 
@@ -525,6 +524,23 @@ class TestSystemClock:
         assert done.wait(WAIT)
         assert order == ["a", "b", "c"]
 
+    def test_callback_may_arm_the_next_deadline(self, system_clock: SystemClock) -> None:
+        """A callback can call call_at on its own clock, as a timer re-arming itself does."""
+        fired: list[int] = []
+        done = threading.Event()
+
+        def rearm() -> None:
+            fired.append(len(fired))
+            if len(fired) < 3:
+                system_clock.call_at(system_clock.now() + seconds(0.001), rearm)
+            else:
+                done.set()
+
+        system_clock.call_at(system_clock.now(), rearm)
+
+        assert done.wait(WAIT)
+        assert fired == [0, 1, 2]
+
     def test_cancel(self, system_clock: SystemClock) -> None:
         """A cancelled deadline does not fire; a later one still does."""
         cancelled, cancelled_callback = event_callback()
@@ -572,23 +588,38 @@ class TestSystemClock:
         deadline = system_clock.call_at(system_clock.now() + seconds(3600), lambda: None)
         running, callback = event_callback()
         system_clock.call_at(system_clock.now(), callback)
-        assert running.wait(WAIT)  # the clock thread is in its loop
-        assert not system_clock.has_due()
+        assert running.wait(WAIT)  # the clock thread has been through its loop
 
-        with system_clock._condition:  # held: the clock thread is asleep towards the real hour
-            offset[0] = 7200.0
+        def move_time_while_the_thread_sleeps() -> bool:
+            # Holding the lock with no batch in flight, the thread is asleep in wait() for the
+            # real hour, so moving the monotonic time now cannot make it fire the deadline.
+            with system_clock._condition:
+                if system_clock._firing:
+                    return False
+                assert not system_clock.has_due()
+                offset[0] = 7200.0
+                return True
+
+        eventually(move_time_while_the_thread_sleeps)
 
         assert system_clock.has_due()
         deadline.cancel()
         assert not system_clock.has_due()
 
-    def test_has_due_false_after_firing(self, system_clock: SystemClock) -> None:
-        """Once a deadline has fired, nothing is due."""
-        fired, callback = event_callback()
-        system_clock.call_at(system_clock.now(), callback)
+    def test_has_due_while_a_callback_runs(self, system_clock: SystemClock) -> None:
+        """A deadline counts as due until its callback has returned, then no longer."""
+        started, release = threading.Event(), threading.Event()
 
-        assert fired.wait(WAIT)
-        assert not system_clock.has_due()
+        def callback() -> None:
+            started.set()
+            release.wait(WAIT)
+
+        system_clock.call_at(system_clock.now(), callback)
+        assert started.wait(WAIT)
+
+        assert system_clock.has_due()
+        release.set()
+        eventually(lambda: not system_clock.has_due())
 
     def test_release_leaves_no_clock_thread(self) -> None:
         """After its deadlines fired, release() ends the clock's thread."""
@@ -613,16 +644,15 @@ class TestSystemClock:
         clock = SystemClock()
         deadline = clock.call_at(clock.now() + seconds(3600), lambda: None)
         thread = clock._thread
-        assert thread is not None and thread.is_alive()
+        assert thread is not None
+        assert thread.is_alive()
 
         deadline.cancel()
         clock.release(timeout=WAIT)
 
         assert not thread.is_alive()
 
-    def test_release_keeps_a_thread_with_pending_deadlines(
-        self, system_clock: SystemClock
-    ) -> None:
+    def test_release_keeps_a_thread_with_pending_deadlines(self, system_clock: SystemClock) -> None:
         """release() does not drop deadlines another user of the clock still waits for."""
         fired, callback = event_callback()
         system_clock.call_at(system_clock.now() + seconds(0.05), callback)
@@ -656,10 +686,10 @@ class TestToSeconds:
         assert result == expected
         assert isinstance(result, float)
 
-    @pytest.mark.parametrize("bad", [-1, -0.5, timedelta(seconds=-1), float("nan")])
+    @pytest.mark.parametrize("bad", [-1, -0.5, timedelta(seconds=-1), float("nan"), float("inf")])
     def test_negative_refused(self, bad: float | timedelta) -> None:
-        """Negative and NaN values raise ValueError naming the field and value."""
-        with pytest.raises(ValueError, match=r"delay must be >= 0, got"):
+        """Negative, infinite and NaN values raise ValueError naming the field and value."""
+        with pytest.raises(ValueError, match=r"delay must be a finite number >= 0, got"):
             to_seconds(bad, field="delay")
 
     @pytest.mark.parametrize("bad", [True, "5", None, [1]])

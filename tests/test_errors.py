@@ -76,7 +76,7 @@ class TestProgramNotFoundMessage:
 
     def test_plain_key_error_would_quote(self) -> None:
         """The override matters: a bare KeyError quotes the same message."""
-        assert str(KeyError("no program 'x'")) == '"no program \'x\'"'
+        assert str(KeyError("no program 'x'")) == "\"no program 'x'\""
         assert str(ProgramNotFound("no program 'x'")) == "no program 'x'"
 
     def test_str_without_args(self) -> None:

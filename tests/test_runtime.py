@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -262,7 +263,7 @@ def runtime() -> Iterator[Runtime]:
     """A runtime on a manual clock, shut down after the test."""
     runtime = Runtime("test", ManualClock(T0))
     yield runtime
-    runtime.shutdown(WAIT)
+    runtime.shutdown()
 
 
 def log_of(ref: pykka.ActorRef[Any]) -> list[Any]:
@@ -615,7 +616,7 @@ class TestRuntimeActivity:
     def test_user_code_after_shutdown_refused_and_uncounted(self) -> None:
         """run_user_code on a shut-down runtime raises and leaves the count at zero."""
         runtime = Runtime("test", ManualClock(T0))
-        runtime.shutdown(WAIT)
+        runtime.shutdown()
 
         with pytest.raises(RuntimeError):
             runtime.run_user_code(lambda: None)
@@ -625,23 +626,71 @@ class TestRuntimeActivity:
 class TestRuntimeShutdown:
     def test_stops_every_actor_and_leaves_no_thread(self) -> None:
         """shutdown stops every actor, then the dispatcher and worker threads."""
-        before = set(threading.enumerate())
         runtime = Runtime("test", ManualClock(T0))
         refs = [LogActor.start(runtime) for _ in range(3)]
+        workers: list[threading.Thread] = []
         ran = threading.Event()
-        runtime.run_user_code(ran.set)
+        runtime.run_user_code(lambda: (workers.append(threading.current_thread()), ran.set()))
         assert ran.wait(WAIT)
         for ref in refs:
             ref.tell(Append(1))
-        ours = [t for t in threading.enumerate() if t not in before]
-        assert len(ours) >= 3  # dispatcher threads and a worker
+        ours = [*runtime.dispatcher.threads, *workers]
+        assert all(thread.is_alive() for thread in ours)
 
-        runtime.shutdown(WAIT)
+        runtime.shutdown()
 
         assert runtime.actor_count() == 0
         assert not any(ref.is_alive() for ref in refs)
         assert [t.name for t in ours if t.is_alive()] == []
         assert runtime.workers.threads == 0
+
+    def test_waits_for_user_code_until_the_work_deadline(self) -> None:
+        """User code still running when shutdown starts is waited for, up to work_deadline."""
+        runtime = Runtime("test", ManualClock(T0))
+        running, finished = threading.Event(), threading.Event()
+        release = threading.Event()
+
+        class ReleaseOnStop(LogActor):
+            def on_stop(self) -> None:
+                release.set()  # the job is freed only once shutdown is under way
+
+        ReleaseOnStop.start(runtime)
+
+        def job() -> None:
+            running.set()
+            release.wait(WAIT)
+            finished.set()
+
+        runtime.run_user_code(job)
+        assert running.wait(WAIT)
+
+        runtime.shutdown(work_deadline=time.monotonic() + WAIT)
+
+        assert finished.is_set()
+        assert runtime.workers.threads == 0
+
+    def test_abandons_stuck_user_code_by_default(self, caplog: pytest.LogCaptureFixture) -> None:
+        """Without a work deadline, user code still running is abandoned and reported."""
+        runtime = Runtime("test", ManualClock(T0))
+        workers: list[threading.Thread] = []
+        running, release = threading.Event(), threading.Event()
+
+        def job() -> None:
+            workers.append(threading.current_thread())
+            running.set()
+            release.wait(WAIT)
+
+        runtime.run_user_code(job)
+        assert running.wait(WAIT)
+
+        with caplog.at_level(logging.WARNING, logger="actors"):
+            runtime.shutdown()
+
+        assert "still running user code" in caplog.text
+        assert workers[0].is_alive()
+        release.set()
+        workers[0].join(WAIT)
+        assert not workers[0].is_alive()
 
     def test_stop_all_runs_each_on_stop(self, runtime: Runtime) -> None:
         """stop_all asks every actor to stop after the messages already queued."""
@@ -667,7 +716,7 @@ class TestRuntimeShutdown:
         ref.tell(request)
         release.set()
 
-        runtime.shutdown(WAIT)
+        runtime.shutdown()
 
         assert request.reply.done()
         assert runtime.actor_count() == 0
@@ -677,7 +726,7 @@ class TestRuntimeShutdown:
         runtime = Runtime("test", ManualClock(T0))
         threads = runtime.dispatcher.threads
 
-        runtime.shutdown(WAIT)
+        runtime.shutdown()
 
         assert runtime.actor_count() == 0
         assert runtime.workers.threads == 0
