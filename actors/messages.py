@@ -28,19 +28,28 @@ __all__ = [
     "GetStatus",
     "Install",
     "NextRun",
+    "Pause",
     "ProgramFinished",
     "ProgramRequest",
+    "ProgramSucceeded",
     "Request",
+    "Reschedule",
+    "Resume",
     "Run",
     "RunFinished",
+    "SetPaused",
+    "SetSchedule",
     "SetState",
     "Shutdown",
     "Spawn",
     "Tick",
     "Trigger",
     "Uninstall",
+    "Uninstalled",
     "Unspawn",
+    "UpstreamSucceeded",
     "Wake",
+    "WatchSuccess",
     "gather",
     "resolve",
 ]
@@ -89,6 +98,27 @@ class Install(Request):
 @attrs.frozen(kw_only=True)
 class Uninstall(ProgramRequest):
     """Stop a program's timer and spawns (gracefully) and forget it."""
+
+
+@attrs.frozen(kw_only=True)
+class Pause(Request):
+    """Pause one program (`program_id`), or the whole runner (`None`)."""
+
+    program_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Resume(Request):
+    """Resume one program (`program_id`), or the whole runner and every program (`None`)."""
+
+    program_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Reschedule(ProgramRequest):
+    """Give a program a new schedule, from the next tick on."""
+
+    schedule: Schedule
 
 
 @attrs.frozen(kw_only=True)
@@ -153,6 +183,50 @@ class GetHistory(ProgramRequest):
     """Ask for the newest `limit` `RunRecord`s, newest first."""
 
     limit: int = 50
+
+
+@attrs.frozen(kw_only=True)
+class SetPaused(Request):
+    """From the supervisor to a ProgramActor: ticks while paused are missed, not queued."""
+
+    paused: bool
+
+
+@attrs.frozen(kw_only=True)
+class SetSchedule(Request):
+    """From the supervisor to a ProgramActor: the schedule its new timer follows."""
+
+    schedule: Schedule
+
+
+@attrs.frozen
+class WatchSuccess:
+    """From the supervisor to a ProgramActor: report each successful run (`ProgramSucceeded`)
+    because another program runs `on_success` of it."""
+
+    enabled: bool
+
+
+@attrs.frozen
+class ProgramSucceeded:
+    """From a ProgramActor to the supervisor: a run completed successfully at `at`."""
+
+    program_id: str
+    at: datetime
+
+
+@attrs.frozen
+class UpstreamSucceeded:
+    """From the supervisor to the TimerActor of an `on_success` program: tick after the delay."""
+
+    at: datetime
+
+
+@attrs.frozen
+class Uninstalled:
+    """From a ProgramActor to the supervisor: uninstall me (an `after()` program has run)."""
+
+    program_id: str
 
 
 @attrs.frozen(kw_only=True)

@@ -27,17 +27,23 @@ from actors.messages import (
     GetState,
     NextRun,
     ProgramFinished,
+    ProgramSucceeded,
     Run,
     RunFinished,
+    SetPaused,
+    SetSchedule,
     SetState,
     Spawn,
     Tick,
     Trigger,
+    Uninstalled,
     Unspawn,
+    WatchSuccess,
     resolve,
 )
 from actors.program import POLICIES, Program
 from actors.runtime import Actor, Runtime, handles, stop_actor
+from actors.schedules import Manual
 from actors.snapshots import (
     ProgramInfo,
     ProgramStatus,
@@ -129,12 +135,21 @@ class ProgramActor(Actor):
         supervisor_ref: ActorRef[Any],
         history: int,
         numbers: SpawnNumbers | None = None,
+        *,
+        paused: bool = False,
+        report_success: bool = False,
     ) -> None:
         super().__init__(runtime)
         self.program = program
         self.state = state
         self.supervisor_ref = supervisor_ref
-        self.status: ProgramStatus = "active"
+        self.paused = paused
+        # Another program runs on_success of this one: tell the supervisor of each success.
+        self.report_success = report_success
+        self._max_runs_reached = False
+        self._exhausted = False  # a timed schedule with no fire time left
+        self._one_shot_fired = False  # an after() schedule has ticked: uninstall once idle
+        self._uninstall_requested = False
         self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
         self.last_run: datetime | None = None
         self.last_error: BaseException | None = None
@@ -153,6 +168,26 @@ class ProgramActor(Actor):
 
     def __str__(self) -> str:
         return f"ProgramActor({self.program.id})"
+
+    @property
+    def status(self) -> ProgramStatus:
+        """`finished` (max_runs reached, or no fire time left), `paused` or `active`."""
+        if self._max_runs_reached or (self._exhausted and not self._running):
+            return "finished"
+        return "paused" if self.paused else "active"
+
+    def _timed(self) -> bool:
+        """Whether ticks come from the clock (not `manual()`, not `on_success()`)."""
+        schedule = self.program.schedule
+        return not isinstance(schedule, Manual) and getattr(schedule, "upstream", None) is None
+
+    def _maybe_uninstall_self(self) -> None:
+        """After an `after()` program's tick has run out, ask the supervisor to uninstall it."""
+        if self._one_shot_fired and not self._running and not self._uninstall_requested:
+            if any(slot.queued for slot in self._slots.values()):
+                return
+            self._uninstall_requested = True
+            self.tell(self.supervisor_ref, Uninstalled(self.program.id))
 
     def on_start(self) -> None:
         for _ in range(self.program.min):
@@ -285,11 +320,18 @@ class ProgramActor(Actor):
 
     @handles(Tick)
     def _tick(self, message: Tick) -> None:
-        if self.status != "finished":
-            self.next_run = message.next_at
+        self._timer_says(message.next_at)
+        if self.paused:
+            # Ticks while paused are missed, and not replayed on resume.
+            for scheduled_at in (*message.missed, message.scheduled_at):
+                self._record_not_run(scheduled_at, "missed", None)
+            return
         for scheduled_at in message.missed:
             self._record_not_run(scheduled_at, "missed", None)
-        if not message.runs or self._drains or self.status == "finished":
+        if getattr(self.program.schedule, "uninstall_after_run", False):
+            self._one_shot_fired = True
+        if not message.runs or self._drains or self._max_runs_reached:
+            self._maybe_uninstall_self()
             return
         pool = self._pool()
         if not pool:
@@ -305,10 +347,18 @@ class ProgramActor(Actor):
             return
         for slot in pool:
             self._offer(slot, message)
+        self._maybe_uninstall_self()
+
+    def _timer_says(self, next_at: datetime | None) -> None:
+        """Note the timer's next fire time; none left on a timed schedule means finished."""
+        if self._max_runs_reached:
+            return
+        self.next_run = next_at
+        self._exhausted = next_at is None and self._timed()
 
     @handles(NextRun)
     def _next_run(self, message: NextRun) -> None:
-        self.next_run = None if self.status == "finished" else message.at
+        self._timer_says(message.at)
 
     @handles(RunFinished)
     def _finished(self, message: RunFinished) -> None:
@@ -324,6 +374,10 @@ class ProgramActor(Actor):
         self.last_run = message.started_at
         if error is None:
             self.succeeded += 1
+            if self.report_success:
+                self.tell(
+                    self.supervisor_ref, ProgramSucceeded(self.program.id, message.finished_at)
+                )
         else:
             self.failed += 1
             self.last_error = error
@@ -347,6 +401,7 @@ class ProgramActor(Actor):
         if self.program.max_runs is not None and self.runs >= self.program.max_runs:
             self._finish()
         if slot is None:
+            self._maybe_uninstall_self()
             return
         slot.running = False
         slot.runs += 1
@@ -357,13 +412,14 @@ class ProgramActor(Actor):
             slot.last_error = error
         if slot.stopping or slot.temporary:
             self._stop_spawn(slot)
-        elif slot.queued and self.status != "finished":
+        elif slot.queued and not self._max_runs_reached:
             self._offer(slot, slot.queued.pop(0))
+        self._maybe_uninstall_self()
 
     def _finish(self) -> None:
-        if self.status == "finished":
+        if self._max_runs_reached:
             return
-        self.status = "finished"
+        self._max_runs_reached = True
         self.next_run = None
         for slot in self._slots.values():
             for tick in slot.queued:
@@ -437,6 +493,23 @@ class ProgramActor(Actor):
         records = [*self._running.values(), *(self._history or ())]
         records.sort(key=_run_number, reverse=True)
         resolve(message.reply, records[: max(0, message.limit)])
+
+    @handles(SetPaused)
+    def _set_paused(self, message: SetPaused) -> None:
+        self.paused = message.paused
+        resolve(message.reply)
+
+    @handles(SetSchedule)
+    def _set_schedule(self, message: SetSchedule) -> None:
+        self.program = attrs.evolve(self.program, schedule=message.schedule, interval=None)
+        self.schedule_text = message.schedule.describe()
+        self._exhausted = False
+        self._one_shot_fired = False
+        resolve(message.reply)
+
+    @handles(WatchSuccess)
+    def _watch_success(self, message: WatchSuccess) -> None:
+        self.report_success = message.enabled
 
     @handles(Drain)
     def _drain(self, message: Drain) -> None:

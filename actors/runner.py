@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
+from datetime import timedelta
 from typing import Any
 
 from actors.clock import Clock, SystemClock
-from actors.errors import InvalidProgram, RunnerStopped
+from actors.errors import InvalidProgram, InvalidSchedule, RunnerStopped
 from actors.messages import (
     NO_ARGS,
     GetHistory,
@@ -26,7 +27,10 @@ from actors.messages import (
     GetState,
     GetStatus,
     Install,
+    Pause,
     Request,
+    Reschedule,
+    Resume,
     SetState,
     Shutdown,
     Spawn,
@@ -36,6 +40,7 @@ from actors.messages import (
 )
 from actors.program import Program
 from actors.runtime import Runtime
+from actors.schedules import Schedule, every
 from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.supervisor import SupervisorActor
 
@@ -225,6 +230,39 @@ class Runner:
         """Replace the program's state."""
         self._call(SetState(program_id=id, value=value))
 
+    # --- timing ---------------------------------------------------------------------------
+
+    def pause(self, id: str | None = None) -> None:
+        """Pause one program, or (no id) the whole runner, programs installed later included.
+
+        Ticks while paused are counted as missed and are not replayed on resume; `trigger`
+        still runs.
+        """
+        self._call(Pause(program_id=id))
+
+    def resume(self, id: str | None = None) -> None:
+        """Resume one program, or (no id) the whole runner and every program in it."""
+        self._call(Resume(program_id=id))
+
+    def reschedule(self, id: str, schedule: Schedule) -> None:
+        """Give a program a new schedule; it takes effect from the next tick.
+
+        The new schedule is anchored at the time of this call (an `every()` without `start`
+        counts its first interval from now).
+
+        Raises:
+            InvalidSchedule: `schedule` is not a Schedule.
+            ProgramNotFound: no such program.
+        """
+        if not isinstance(schedule, Schedule):
+            msg = f"schedule must be a Schedule such as every(60), got {schedule!r}"
+            raise InvalidSchedule(msg)
+        self._call(Reschedule(program_id=id, schedule=schedule))
+
+    def set_interval(self, id: str, seconds: float | timedelta) -> None:
+        """Shorthand for `reschedule(id, every(seconds))`."""
+        self.reschedule(id, every(seconds))
+
     # --- snapshots --------------------------------------------------------------------------
 
     def status(self) -> RunnerStatus:
@@ -368,3 +406,19 @@ class ProgramHandle:
     def uninstall(self) -> None:
         """Uninstall the program; see `Runner.uninstall`."""
         self.runner.uninstall(self.id)
+
+    def pause(self) -> None:
+        """Pause the program; see `Runner.pause`."""
+        self.runner.pause(self.id)
+
+    def resume(self) -> None:
+        """Resume the program; see `Runner.resume`."""
+        self.runner.resume(self.id)
+
+    def reschedule(self, schedule: Schedule) -> None:
+        """Give the program a new schedule; see `Runner.reschedule`."""
+        self.runner.reschedule(self.id, schedule)
+
+    def set_interval(self, seconds: float | timedelta) -> None:
+        """Shorthand for `reschedule(every(seconds))`."""
+        self.runner.set_interval(self.id, seconds)

@@ -21,10 +21,19 @@ from actors.messages import (
     GetProgramInfo,
     GetStatus,
     Install,
+    Pause,
     ProgramFinished,
     ProgramRequest,
+    ProgramSucceeded,
+    Reschedule,
+    Resume,
+    SetPaused,
+    SetSchedule,
     Shutdown,
     Uninstall,
+    Uninstalled,
+    UpstreamSucceeded,
+    WatchSuccess,
     gather,
     resolve,
 )
@@ -57,6 +66,9 @@ class SupervisorActor(Actor):
         self.history = history
         self.registry: dict[str, Registration] = {}
         self.spawn_numbers: dict[str, SpawnNumbers] = {}
+        # upstream program id -> ids of the programs that run on_success of it
+        self.dependents: dict[str, set[str]] = {}
+        self.paused = False
         self.stopping = False
 
     def __str__(self) -> str:
@@ -69,8 +81,38 @@ class SupervisorActor(Actor):
             msg = f"no program {program_id!r} in runner {self.runner_id!r}"
             raise ProgramNotFound(msg) from None
 
+    def _start_timer(self, program: Program, program_ref: ActorRef[Any]) -> ActorRef[Any]:
+        return TimerActor.start(
+            self.runtime,
+            program.id,
+            program.schedule,
+            program.misfire,
+            program_ref,
+            self.runtime.clock.now(),
+        )
+
+    def _follow(self, program: Program) -> None:
+        """Record an on_success program under its upstream, and tell the upstream to report."""
+        upstream = getattr(program.schedule, "upstream", None)
+        if upstream is None:
+            return
+        self.dependents.setdefault(upstream, set()).add(program.id)
+        if upstream in self.registry:
+            self.tell(self.registry[upstream].program_ref, WatchSuccess(True))
+
+    def _unfollow(self, program: Program) -> None:
+        upstream = getattr(program.schedule, "upstream", None)
+        if upstream is None or program.id not in self.dependents.get(upstream, ()):
+            return
+        self.dependents[upstream].discard(program.id)
+        if not self.dependents[upstream]:
+            del self.dependents[upstream]
+            if upstream in self.registry:
+                self.tell(self.registry[upstream].program_ref, WatchSuccess(False))
+
     def _retire(self, registration: Registration, reply: Future[Any] | None = None) -> None:
         """Stop a program's timer at once and drain its ProgramActor."""
+        self._unfollow(registration.program)
         stop_actor(registration.timer_ref)
         drain = Drain(reply=reply) if reply is not None else Drain()
         if not self.tell(registration.program_ref, drain):
@@ -86,17 +128,18 @@ class SupervisorActor(Actor):
             self._retire(self.registry.pop(program.id))
         numbers = self.spawn_numbers.setdefault(program.id, SpawnNumbers())
         program_ref = ProgramActor.start(
-            self.runtime, program, message.state, self.actor_ref, self.history, numbers
-        )
-        timer_ref = TimerActor.start(
             self.runtime,
-            program.id,
-            program.schedule,
-            program.misfire,
-            program_ref,
-            self.runtime.clock.now(),
+            program,
+            message.state,
+            self.actor_ref,
+            self.history,
+            numbers,
+            paused=self.paused,
+            report_success=bool(self.dependents.get(program.id)),
         )
+        timer_ref = self._start_timer(program, program_ref)
         self.registry[program.id] = Registration(program, program_ref, timer_ref)
+        self._follow(program)
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
 
@@ -106,6 +149,57 @@ class SupervisorActor(Actor):
         del self.registry[message.program_id]
         self._retire(registration, message.reply)
         logger.debug("uninstalled %r", message.program_id)
+
+    @handles(Uninstalled)
+    def _uninstalled(self, message: Uninstalled) -> None:
+        registration = self.registry.get(message.program_id)
+        if registration is not None:
+            del self.registry[message.program_id]
+            self._retire(registration)
+            logger.debug("%r ran its after() tick and uninstalled itself", message.program_id)
+
+    @handles(Reschedule)
+    def _reschedule(self, message: Reschedule) -> None:
+        registration = self._lookup(message.program_id)
+        self._unfollow(registration.program)
+        stop_actor(registration.timer_ref)
+        program = attrs.evolve(registration.program, schedule=message.schedule, interval=None)
+        registration.program = program
+        # The ProgramActor learns its schedule before the new timer's first tick can reach it.
+        self.tell(
+            registration.program_ref, SetSchedule(schedule=message.schedule, reply=message.reply)
+        )
+        registration.timer_ref = self._start_timer(program, registration.program_ref)
+        self._follow(program)
+
+    @handles(Pause)
+    def _pause(self, message: Pause) -> None:
+        self._set_paused(message.program_id, True, message.reply)
+
+    @handles(Resume)
+    def _resume(self, message: Resume) -> None:
+        self._set_paused(message.program_id, False, message.reply)
+
+    def _set_paused(self, program_id: str | None, paused: bool, reply: Future[Any]) -> None:
+        if program_id is not None:
+            registration = self._lookup(program_id)
+            self.tell(registration.program_ref, SetPaused(paused=paused, reply=reply))
+            return
+        self.paused = paused
+        requests = [SetPaused(paused=paused) for _ in self.registry]
+        for request, registration in zip(requests, self.registry.values(), strict=True):
+            if not self.tell(registration.program_ref, request):
+                resolve(request.reply)
+        gather([request.reply for request in requests]).add_done_callback(
+            lambda done: resolve(reply, error=done.exception())
+        )
+
+    @handles(ProgramSucceeded)
+    def _program_succeeded(self, message: ProgramSucceeded) -> None:
+        for dependent in self.dependents.get(message.program_id, ()):
+            registration = self.registry.get(dependent)
+            if registration is not None:
+                self.tell(registration.timer_ref, UpstreamSucceeded(message.at))
 
     @handles(ProgramRequest)
     def _route(self, message: ProgramRequest) -> None:
@@ -125,7 +219,7 @@ class SupervisorActor(Actor):
         for request, registration in zip(requests, self.registry.values(), strict=True):
             if not self.tell(registration.program_ref, request):
                 resolve(request.reply, error=ProgramNotFound(request.program_id))
-        running = not self.stopping
+        running, paused = not self.stopping, self.paused
         runner_id, now = self.runner_id, self.runtime.clock.now()
 
         def answer(infos: Future[list[Any]]) -> None:
@@ -134,7 +228,7 @@ class SupervisorActor(Actor):
                 resolve(message.reply, error=error)
                 return
             status = RunnerStatus(
-                id=runner_id, running=running, paused=False, programs=infos.result(), at=now
+                id=runner_id, running=running, paused=paused, programs=infos.result(), at=now
             )
             resolve(message.reply, status)
 

@@ -18,7 +18,7 @@ from typing import Any
 from pykka import ActorDeadError, ActorRef
 
 from actors.clock import Deadline
-from actors.messages import NextRun, Tick, Wake
+from actors.messages import NextRun, Tick, UpstreamSucceeded, Wake
 from actors.program import Misfire
 from actors.runtime import Actor, Runtime, handles
 from actors.schedules import Schedule
@@ -52,6 +52,9 @@ class TimerActor(Actor):
         self.installed_at = installed_at
         self._deadline: Deadline | None = None
         self._next_fire: datetime | None = None
+        # Deadlines armed by an upstream's success (on_success), beside the schedule's own.
+        self._upstream_fires: list[datetime] = []
+        self._upstream_deadlines: list[Deadline] = []
         self._jitter = timedelta(0)
 
     def on_start(self) -> None:
@@ -60,6 +63,8 @@ class TimerActor(Actor):
     def on_stop(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
+        for deadline in self._upstream_deadlines:
+            deadline.cancel()
 
     def _arm(self, fire_at: datetime | None, *, announce: bool = True) -> None:
         self._next_fire = fire_at
@@ -81,8 +86,24 @@ class TimerActor(Actor):
         with contextlib.suppress(ActorDeadError):  # the timer stopped meanwhile
             ref.tell(Wake(fire_at))
 
+    @handles(UpstreamSucceeded)
+    def _upstream_succeeded(self, message: UpstreamSucceeded) -> None:
+        fire_at = message.at + timedelta(seconds=getattr(self.schedule, "delay", 0) or 0)
+        self._upstream_fires.append(fire_at)
+        self._upstream_deadlines = [d for d in self._upstream_deadlines if not d.cancelled]
+        self._upstream_deadlines.append(
+            self.runtime.clock.call_at(
+                fire_at, functools.partial(self._post_wake, self.actor_ref, fire_at)
+            )
+        )
+
     @handles(Wake)
     def _wake(self, message: Wake) -> None:
+        if message.fire_at in self._upstream_fires:
+            self._upstream_fires.remove(message.fire_at)
+            tick = Tick(message.fire_at, next_at=self._next_fire)
+            self.tell(self.program_ref, tick)
+            return
         if message.fire_at != self._next_fire:
             return  # a deadline from before a reschedule
         now = self.runtime.clock.now()

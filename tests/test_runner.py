@@ -356,3 +356,112 @@ class TestHandleAndRepr:
         assert "'test-runner'" in text
         assert "1 programs" in text
         assert "2 spawns" in text
+
+
+class TestPauseResume:
+    def test_pause_one_program_misses_its_ticks(self, runner: Runner, clock: ManualClock) -> None:
+        """A paused program's ticks are counted missed and not replayed on resume."""
+        runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
+        runner.install(Program(id="q", interval=1, min=1, main_fn=noop))
+        clock.advance(2)
+        runner.pause("p")
+        assert runner.info("p").status == "paused"
+        clock.advance(3)
+        runner.resume("p")
+        clock.advance(2)
+        p, q = runner.info("p"), runner.info("q")
+        assert (p.status, p.runs, p.missed) == ("active", 4, 3)
+        assert (q.runs, q.missed) == (7, 0)
+
+    def test_pause_whole_runner_includes_later_installs(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """pause() pauses every program, and programs installed while paused start paused."""
+        runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
+        runner.pause()
+        runner.install(Program(id="late", interval=1, min=1, main_fn=noop))
+        status = runner.status()
+        assert status.paused
+        assert {info.status for info in status.programs} == {"paused"}
+        clock.advance(3)
+        assert runner.info("late").missed == 3
+        runner.resume()
+        assert not runner.status().paused
+        clock.advance(1)
+        assert runner.info("p").runs == runner.info("late").runs == 1
+
+    def test_pause_during_a_tick_storm(self, runner: Runner, clock: ManualClock) -> None:
+        """Pausing between ticks of a fast program stops runs at once, and counters add up."""
+        runner.install(Program(id="storm", interval=0.01, min=3, main_fn=noop))
+        clock.advance(0.5)
+        runner.pause("storm")
+        clock.advance(0.5)
+        runner.resume("storm")
+        clock.advance(0.1)
+        info = runner.info("storm")
+        assert info.runs == 3 * (50 + 10)
+        assert info.missed == 50
+        assert info.runs == info.succeeded + info.failed
+
+    def test_trigger_runs_while_paused(self, runner: Runner) -> None:
+        """A paused program can still be triggered by hand."""
+        runner.install(Program(id="p", main_fn=lambda a, t: "ran"))
+        runner.pause("p")
+        assert runner.trigger("p") == "ran"
+
+    def test_pause_unknown_program(self, runner: Runner) -> None:
+        """pause/resume of an unknown program raise ProgramNotFound."""
+        with pytest.raises(ProgramNotFound):
+            runner.pause("nope")
+        with pytest.raises(ProgramNotFound):
+            runner.resume("nope")
+
+
+class TestReschedule:
+    def test_reschedule_takes_effect_from_the_next_tick(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """reschedule swaps the timer: the new grid counts from the call."""
+        seen: list[float] = []
+        start = clock.now()
+        runner.install(
+            Program(
+                id="p",
+                interval=10,
+                min=1,
+                main_fn=lambda a, ts: seen.append((ts - start).total_seconds()),
+            )
+        )
+        clock.advance(25)
+        runner.reschedule("p", every(2))
+        assert runner.info("p").schedule == "every 2s"
+        clock.advance(5)
+        assert seen == [10, 20, 27, 29]
+
+    def test_set_interval(self, runner: Runner, clock: ManualClock) -> None:
+        """set_interval(id, s) is reschedule(id, every(s)); a bad value is refused."""
+        runner.install(Program(id="p", interval=60, min=1, main_fn=noop))
+        runner["p"].set_interval(1)
+        clock.advance(3)
+        assert runner.info("p").runs == 3
+        with pytest.raises(InvalidProgram, match="interval"):
+            runner.set_interval("p", 0)
+        with pytest.raises(InvalidProgram, match="schedule"):
+            runner.reschedule("p", 5)  # type: ignore[arg-type]
+        with pytest.raises(ProgramNotFound):
+            runner.set_interval("nope", 1)
+
+    def test_reschedule_revives_a_finished_schedule(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """A program whose schedule ran out is finished; a new schedule makes it active."""
+        from datetime import timedelta
+
+        end = clock.now() + timedelta(seconds=2)
+        runner.install(Program(id="p", schedule=every(1, end=end), min=1, main_fn=noop))
+        clock.advance(5)
+        assert runner.info("p").status == "finished"
+        runner.reschedule("p", every(1))
+        clock.advance(2)
+        info = runner.info("p")
+        assert (info.status, info.runs) == ("active", 4)

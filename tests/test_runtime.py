@@ -736,3 +736,112 @@ class TestRuntimeShutdown:
         """The runtime's threads never keep the interpreter alive."""
         assert runtime.dispatcher.threads
         assert all(thread.daemon for thread in runtime.dispatcher.threads)
+
+
+# --- pykka's programming model, as pykka documents it ---------------------------------------
+
+
+class PlainPykkaActor(Actor):
+    """An actor written the pykka way: on_receive and methods, no @handles."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.total = 0
+        self.failures: list[BaseException | None] = []
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise ValueError("boom")
+        if isinstance(message, int):
+            self.total += message
+        return self.total
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self.failures.append(exception_value)
+
+    def add(self, n: int) -> int:
+        self.total += n
+        return self.total
+
+
+class TestPykkaSemantics:
+    def test_ask_returns_the_answer(self, runtime: Runtime) -> None:
+        """ask() blocks for on_receive's return value; ask(block=False) gives a pykka Future."""
+        ref = PlainPykkaActor.start(runtime)
+        assert ref.ask(5) == 5
+        future = ref.ask(2, block=False)
+        assert isinstance(future, pykka.Future)
+        assert future.get(timeout=WAIT) == 7
+
+    def test_ask_reraises_the_handlers_exception(self, runtime: Runtime) -> None:
+        """An exception raised answering an ask goes to the caller; the actor lives on."""
+        ref = PlainPykkaActor.start(runtime)
+        with pytest.raises(ValueError, match="boom"):
+            ref.ask("boom", timeout=WAIT)
+        assert ref.is_alive()
+        assert ref.ask(1, timeout=WAIT) == 1
+
+    def test_failing_tell_stops_the_actor_and_calls_on_failure(self, runtime: Runtime) -> None:
+        """As in pykka, an exception from a told message stops the actor after on_failure."""
+        ref = PlainPykkaActor.start(runtime)
+        actor = ref._actor_weakref()
+        ref.tell("boom")
+        assert eventually_dead(ref)
+        assert isinstance(actor.failures[0], ValueError)
+        with pytest.raises(ActorDeadError):
+            ref.tell(1)
+        with pytest.raises(ActorDeadError):
+            ref.ask(1)
+
+    def test_stop_returns_true_then_false(self, runtime: Runtime) -> None:
+        """stop() processes queued messages first, returns True, and False once dead."""
+        ref = PlainPykkaActor.start(runtime)
+        for n in range(10):
+            ref.tell(n)
+        answer = ref.ask(0, block=False)
+        assert ref.stop(timeout=WAIT) is True
+        assert answer.get(timeout=WAIT) == 45
+        assert ref.stop(timeout=WAIT) is False
+        assert not ref.is_alive()
+
+    def test_proxy_calls_methods(self, runtime: Runtime) -> None:
+        """A pykka proxy calls the actor's methods through its mailbox."""
+        ref = PlainPykkaActor.start(runtime)
+        proxy = ref.proxy()
+        assert proxy.add(3).get(timeout=WAIT) == 3
+        assert proxy.total.get(timeout=WAIT) == 3
+
+    def test_not_in_pykkas_global_registry(self, runtime: Runtime) -> None:
+        """Our actors live in their runtime's registry, so pykka's stop_all leaves them be."""
+        ref = PlainPykkaActor.start(runtime)
+        assert ref not in pykka.ActorRegistry.get_all()
+        assert runtime.actor_count() == 1
+
+
+def eventually_dead(ref: pykka.ActorRef[Any]) -> bool:
+    deadline = time.monotonic() + WAIT
+    while ref.is_alive():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+class TestScale:
+    def test_fifty_thousand_actors_on_two_threads(self) -> None:
+        """50,000 actors run on the dispatcher's few threads, each gets its messages in order,
+        and shutdown leaves no thread."""
+        before = set(threading.enumerate())
+        runtime = Runtime("scale", ManualClock(T0))
+        refs = [PlainPykkaActor.start(runtime) for _ in range(50_000)]
+        assert runtime.actor_count() == 50_000
+        ours = set(threading.enumerate()) - before
+        assert len(ours) == len(runtime.dispatcher.threads) <= 4
+        for ref in refs:
+            ref.tell(1)
+            ref.tell(2)
+        futures = [ref.ask(0, block=False) for ref in refs]
+        assert all(future.get(timeout=30) == 3 for future in futures)
+        runtime.shutdown()
+        assert runtime.actor_count() == 0
+        assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
