@@ -16,6 +16,7 @@ from actors.errors import (
     RunnerStopped,
     SchedulerError,
     SpawnLimitError,
+    SpawnNotFound,
 )
 from actors.program import Misfire, Program, Retry
 from actors.runner import ProgramHandle, Runner
@@ -42,6 +43,7 @@ __all__ = [
     "SchedulerError",
     "SpawnInfo",
     "SpawnLimitError",
+    "SpawnNotFound",
     "SystemClock",
     "every",
     "manual",

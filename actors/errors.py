@@ -10,6 +10,7 @@ __all__ = [
     "RunnerStopped",
     "SchedulerError",
     "SpawnLimitError",
+    "SpawnNotFound",
 ]
 
 
@@ -43,3 +44,10 @@ class SpawnLimitError(SchedulerError):
 
 class RunnerStopped(SchedulerError):
     """The runner has been stopped; it accepts no more calls."""
+
+
+class SpawnNotFound(SchedulerError, KeyError):
+    """The program has no spawn with that id (it may have stopped already)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "spawn not found"

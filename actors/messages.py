@@ -27,21 +27,27 @@ __all__ = [
     "GetState",
     "GetStatus",
     "Install",
+    "KillSpawn",
+    "MaxRunsReached",
     "NextRun",
     "Pause",
-    "ProgramFinished",
     "ProgramRequest",
     "ProgramSucceeded",
+    "Publish",
     "Request",
     "Reschedule",
     "Resume",
+    "RetryDue",
     "Run",
+    "RunBegan",
     "RunFinished",
+    "RunTimedOut",
     "SetPaused",
     "SetSchedule",
     "SetState",
     "Shutdown",
     "Spawn",
+    "SpawnDied",
     "Tick",
     "Trigger",
     "Uninstall",
@@ -270,11 +276,52 @@ class NextRun:
 
 @attrs.frozen
 class Run:
-    """From a ProgramActor to a SpawnActor: run `main_fn` once."""
+    """From a ProgramActor to a SpawnActor: run `main_fn` once (try number `attempt`)."""
 
     run_id: str
     scheduled_at: datetime
     args: Any = NO_ARGS
+    attempt: int = 1
+    priority: int = 0
+
+
+@attrs.frozen
+class RunBegan:
+    """From a worker thread to the ProgramActor, under `max_concurrent`: a pending run started."""
+
+    run_id: str
+    attempt: int
+    started_at: datetime
+
+
+@attrs.frozen
+class RunTimedOut:
+    """From the clock to a ProgramActor: try `attempt` of a run passed the program's timeout."""
+
+    run_id: str
+    attempt: int
+
+
+@attrs.frozen
+class RetryDue:
+    """From the clock to a ProgramActor: a failed run's backoff is over; try it again."""
+
+    run_id: str
+
+
+@attrs.frozen(kw_only=True)
+class KillSpawn(ProgramRequest):
+    """Abandon a spawn at once; replace it where `min` asks."""
+
+    spawn_id: str
+
+
+@attrs.frozen
+class SpawnDied:
+    """From a SpawnActor that failed to the ProgramActor."""
+
+    spawn_id: str
+    error: BaseException | None
 
 
 @attrs.frozen
@@ -287,10 +334,18 @@ class RunFinished:
     finished_at: datetime
     result: Any = None
     error: BaseException | None = None
+    attempt: int = 1
 
 
 @attrs.frozen
-class ProgramFinished:
+class Publish:
+    """To the EventsActor: deliver `event` (an `actors.events.Event`) to its subscribers."""
+
+    event: Any
+
+
+@attrs.frozen
+class MaxRunsReached:
     """From a ProgramActor to the supervisor: `max_runs` reached, stop the program's timer."""
 
     program_id: str

@@ -2,22 +2,34 @@
 
 The ProgramActor is the only owner of a program's state: every merge happens in its message
 handler, one message at a time, so merges never race. It also keeps the books: which spawn is
-idle or running, the counters, the run history. It fans every `Tick` out to every spawn, and a
-busy spawn follows the program's `overlap` rule.
+idle or running, the runs in flight and waiting to retry, the counters, the run history. It fans
+every `Tick` out to every spawn, and a busy spawn follows the program's `overlap` rule. It
+enforces `timeout` (retiring and replacing a stuck spawn) and `retry`, and replaces killed or
+dead spawns where `min` asks, within a restart intensity.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
 from collections import deque
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-from pykka import ActorRef
+from pykka import ActorDeadError, ActorRef
 
-from actors.errors import InvalidProgram, RunnerStopped, SchedulerError, SpawnLimitError
+from actors import events
+from actors.clock import Deadline
+from actors.errors import (
+    InvalidProgram,
+    RunnerStopped,
+    SchedulerError,
+    SpawnLimitError,
+    SpawnNotFound,
+)
 from actors.messages import (
     NO_ARGS,
     Drain,
@@ -25,15 +37,20 @@ from actors.messages import (
     GetProgramInfo,
     GetSpawns,
     GetState,
+    KillSpawn,
+    MaxRunsReached,
     NextRun,
-    ProgramFinished,
     ProgramSucceeded,
+    RetryDue,
     Run,
+    RunBegan,
     RunFinished,
+    RunTimedOut,
     SetPaused,
     SetSchedule,
     SetState,
     Spawn,
+    SpawnDied,
     Tick,
     Trigger,
     Uninstalled,
@@ -54,11 +71,16 @@ from actors.snapshots import (
 )
 from actors.spawn import SpawnActor
 
-__all__ = ["ProgramActor", "SpawnNumbers", "SpawnSlot"]
+__all__ = ["ActiveRun", "ProgramActor", "SpawnNumbers", "SpawnSlot"]
 
 logger = logging.getLogger("actors.program")
 
 _RESULT_WIDTH = 200
+
+#: OTP-style restart intensity: at most this many spawn replacements ...
+MAX_RESTARTS = 3
+#: ... within this many seconds of the runner's clock, else the program is marked failed.
+RESTART_PERIOD = 5.0
 
 
 def _result_text(result: Any) -> str:
@@ -124,6 +146,35 @@ class SpawnSlot:
         )
 
 
+@attrs.define(eq=False)
+class ActiveRun:
+    """A run not yet concluded: on a spawn (pending or running), or waiting to retry."""
+
+    id: str
+    spawn: str
+    scheduled_at: datetime
+    args: Any = NO_ARGS
+    waiter: Future[Any] | None = None
+    attempt: int = 1
+    status: RunStatus = "running"
+    started_at: datetime | None = None
+    timeout: Deadline | None = None
+    retry: Deadline | None = None
+    last_error: BaseException | None = None
+
+    def record(self, program_id: str) -> RunRecord:
+        return RunRecord(
+            id=self.id,
+            program=program_id,
+            spawn=self.spawn,
+            scheduled_at=self.scheduled_at,
+            status=self.status,
+            started_at=self.started_at,
+            error=self.last_error if self.status == "pending" else None,
+            attempt=self.attempt,
+        )
+
+
 class ProgramActor(Actor):
     """Owns one program's state, spawns, counters and history."""
 
@@ -148,6 +199,7 @@ class ProgramActor(Actor):
         self.report_success = report_success
         self._max_runs_reached = False
         self._exhausted = False  # a timed schedule with no fire time left
+        self._failed = False  # restart intensity exceeded
         self._one_shot_fired = False  # an after() schedule has ticked: uninstall once idle
         self._uninstall_requested = False
         self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
@@ -158,11 +210,12 @@ class ProgramActor(Actor):
         self._slots: dict[str, SpawnSlot] = {}  # insertion order: oldest first
         self._numbers = numbers if numbers is not None else SpawnNumbers()
         self._run_count = 0
-        self._running: dict[str, RunRecord] = {}
-        self._waiters: dict[str, Future[Any]] = {}
-        # Made on the first record: an empty deque costs 600+ bytes, times 100,000 programs.
+        self._running: dict[str, ActiveRun] = {}  # on a spawn
+        self._retrying: dict[str, ActiveRun] = {}  # waiting for their backoff
+        # Made on first use: an empty deque costs 600+ bytes, times 100,000 programs.
         self._history: deque[RunRecord] | None = None
         self._history_size = history
+        self._restarts: deque[datetime] | None = None
         self._drains: list[Future[Any]] = []
         self._warned_no_spawns = False
 
@@ -171,19 +224,31 @@ class ProgramActor(Actor):
 
     @property
     def status(self) -> ProgramStatus:
-        """`finished` (max_runs reached, or no fire time left), `paused` or `active`."""
-        if self._max_runs_reached or (self._exhausted and not self._running):
+        """`failed` (too many restarts), `finished` (max_runs reached, or no fire time left),
+        `paused` or `active`."""
+        if self._failed:
+            return "failed"
+        if self._max_runs_reached or (self._exhausted and not self._in_flight()):
             return "finished"
         return "paused" if self.paused else "active"
+
+    def _in_flight(self) -> int:
+        return len(self._running) + len(self._retrying)
 
     def _timed(self) -> bool:
         """Whether ticks come from the clock (not `manual()`, not `on_success()`)."""
         schedule = self.program.schedule
         return not isinstance(schedule, Manual) and getattr(schedule, "upstream", None) is None
 
+    def _publish(self, event_class: type[events.Event], *args: Any, **kwargs: Any) -> None:
+        if self.runtime.subscribers:
+            self.runtime.publish(
+                event_class(self.program.id, self.runtime.clock.now(), *args, **kwargs)
+            )
+
     def _maybe_uninstall_self(self) -> None:
         """After an `after()` program's tick has run out, ask the supervisor to uninstall it."""
-        if self._one_shot_fired and not self._running and not self._uninstall_requested:
+        if self._one_shot_fired and not self._in_flight() and not self._uninstall_requested:
             if any(slot.queued for slot in self._slots.values()):
                 return
             self._uninstall_requested = True
@@ -195,8 +260,12 @@ class ProgramActor(Actor):
 
     def on_stop(self) -> None:
         stopped = RunnerStopped(f"program {self.program.id!r} stopped before the run finished")
-        for waiter in self._waiters.values():
-            resolve(waiter, error=stopped)
+        for run in (*self._running.values(), *self._retrying.values()):
+            for deadline in (run.timeout, run.retry):
+                if deadline is not None:
+                    deadline.cancel()
+            if run.waiter is not None:
+                resolve(run.waiter, error=stopped)
         for slot in self._slots.values():
             stop_actor(slot.ref)
         for drain in self._drains:
@@ -218,16 +287,16 @@ class ProgramActor(Actor):
         ref = SpawnActor.start(self.runtime, self.program, spawn_id, self.actor_ref)
         slot = SpawnSlot(spawn_id, ref, self.runtime.clock.now(), temporary=temporary)
         self._slots[spawn_id] = slot
-        logger.debug("%s started %s", self, spawn_id)
+        self._publish(events.SpawnStarted, spawn_id)
         return slot
 
-    def _stop_spawn(self, slot: SpawnSlot) -> None:
+    def _stop_spawn(self, slot: SpawnSlot, reason: str = "unspawned") -> None:
         del self._slots[slot.id]
         for tick in slot.queued:
             self._record_not_run(tick.scheduled_at, "skipped", slot.id)
         slot.queued.clear()
         stop_actor(slot.ref)
-        logger.debug("%s stopped %s", self, slot.id)
+        self._publish(events.SpawnStopped, slot.id, reason)
         self._check_drained()
 
     def _retire(self, slot: SpawnSlot) -> None:
@@ -245,6 +314,44 @@ class ProgramActor(Actor):
             return idle[-1] if idle else pool[-1]
         return pool[-1]
 
+    def _abandon(self, slot: SpawnSlot, reason: str, *, keep_size: bool) -> None:
+        """Drop a spawn at once (killed, timed out, dead) and replace it if asked and allowed.
+
+        `keep_size` replaces any pool member (a timeout keeps the pool at its size); otherwise
+        a replacement only comes where `min` asks.
+        """
+        was_in_pool = slot.in_pool
+        self._stop_spawn(slot, reason)
+        if self._drains or not was_in_pool:
+            return
+        if not keep_size and len(self._pool()) >= self.program.min:
+            return
+        if not self._may_restart():
+            return
+        replacement = self._start_spawn()
+        self._publish(events.SpawnReplaced, slot.id, replacement.id, reason)
+
+    def _may_restart(self) -> bool:
+        """OTP restart intensity: at most MAX_RESTARTS in RESTART_PERIOD s, else fail."""
+        if self._failed:
+            return False
+        now = self.runtime.clock.now()
+        if self._restarts is None:
+            self._restarts = deque(maxlen=MAX_RESTARTS)
+        window = timedelta(seconds=RESTART_PERIOD)
+        if len(self._restarts) == MAX_RESTARTS and now - self._restarts[0] < window:
+            self._failed = True
+            logger.error(
+                "program %r needed more than %d spawn restarts in %s s; it is marked failed "
+                "and its spawns are no longer replaced",
+                self.program.id,
+                MAX_RESTARTS,
+                RESTART_PERIOD,
+            )
+            return False
+        self._restarts.append(now)
+        return True
+
     # --- runs -------------------------------------------------------------------------------
 
     def _next_run_id(self) -> str:
@@ -257,25 +364,31 @@ class ProgramActor(Actor):
         scheduled_at: datetime,
         args: Any = NO_ARGS,
         waiter: Future[Any] | None = None,
+        run: ActiveRun | None = None,
     ) -> None:
-        run_id = self._next_run_id()
+        if run is None:
+            run = ActiveRun(self._next_run_id(), slot.id, scheduled_at, args, waiter)
+        run.spawn = slot.id
+        run.status = "pending" if self.runtime.max_concurrent is not None else "running"
+        run.started_at = None
         slot.running = True
-        self._running[run_id] = RunRecord(
-            id=run_id,
-            program=self.program.id,
-            spawn=slot.id,
-            scheduled_at=scheduled_at,
-            status="running",
-        )
-        if waiter is not None:
-            self._waiters[run_id] = waiter
-        self.tell(slot.ref, Run(run_id, scheduled_at, args))
+        self._running[run.id] = run
+        clock = self.runtime.clock
+        if self.program.timeout is not None:
+            run.timeout = clock.call_at(
+                clock.now() + timedelta(seconds=self.program.timeout),
+                _poster(self.actor_ref, RunTimedOut(run.id, run.attempt)),
+            )
+        message = Run(run.id, run.scheduled_at, run.args, run.attempt, self.program.priority)
+        self.tell(slot.ref, message)
 
     def _record_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
         if status == "missed":
             self.missed += 1
+            self._publish(events.RunMissed, scheduled_at)
         else:
             self.skipped += 1
+            self._publish(events.RunSkipped, scheduled_at, spawn)
         self._remember(
             RunRecord(
                 id=self._next_run_id(),
@@ -295,7 +408,7 @@ class ProgramActor(Actor):
         """How many more runs `max_runs` allows, counting those in flight (`None` = no cap)."""
         if self.program.max_runs is None:
             return None
-        return self.program.max_runs - self.runs - len(self._running)
+        return self.program.max_runs - self.runs - self._in_flight()
 
     def _offer(self, slot: SpawnSlot, tick: Tick) -> None:
         """Give `tick` to `slot`, following `overlap` if it is busy."""
@@ -309,14 +422,121 @@ class ProgramActor(Actor):
         else:
             self._record_not_run(tick.scheduled_at, "skipped", slot.id)
 
+    def _free(self, slot: SpawnSlot, error: BaseException | None) -> None:
+        """A spawn's run ended: count it, then stop the spawn or give it its next tick."""
+        slot.running = False
+        slot.runs += 1
+        if error is None:
+            slot.succeeded += 1
+        else:
+            slot.failed += 1
+            slot.last_error = error
+        if slot.stopping or slot.temporary:
+            self._stop_spawn(slot)
+        elif slot.queued and not self._max_runs_reached:
+            self._offer(slot, slot.queued.pop(0))
+
+    def _conclude(
+        self,
+        run: ActiveRun,
+        result: Any,
+        error: BaseException | None,
+        finished_at: datetime,
+        *,
+        status: RunStatus | None = None,
+    ) -> None:
+        """A try of `run` ended: retry it, or count its final outcome."""
+        retry = self.program.retry
+        retry_left = retry is not None and run.attempt < retry.attempts
+        if error is not None and status is None and retry_left and not self._drains:
+            self._schedule_retry(run, error, finished_at)
+            return
+        final: RunStatus = status or ("completed" if error is None else "failed")
+        self.runs += 1
+        self.last_run = run.started_at or finished_at
+        if error is None:
+            self.succeeded += 1
+            if self.report_success:
+                self.tell(self.supervisor_ref, ProgramSucceeded(self.program.id, finished_at))
+            self._publish(
+                events.RunSucceeded, run.id, run.spawn, run.scheduled_at, result, run.attempt
+            )
+        else:
+            self.failed += 1
+            self.last_error = error
+            logger.info("run %s of %r %s: %r", run.id, self.program.id, final, error)
+            self._publish(events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt)
+        self._remember(
+            RunRecord(
+                id=run.id,
+                program=self.program.id,
+                spawn=run.spawn,
+                scheduled_at=run.scheduled_at,
+                status=final,
+                started_at=run.started_at,
+                finished_at=finished_at,
+                result=_result_text(result) if error is None else None,
+                error=error,
+                attempt=run.attempt,
+            )
+        )
+        if run.waiter is not None:
+            resolve(run.waiter, result, error)
+        if self.program.max_runs is not None and self.runs >= self.program.max_runs:
+            self._finish()
+        if self._exhausted and not self._in_flight():
+            self._publish(events.ProgramFinished)
+
+    def _schedule_retry(self, run: ActiveRun, error: BaseException, at: datetime) -> None:
+        retry = self.program.retry
+        assert retry is not None
+        self._remember(
+            RunRecord(
+                id=run.id,
+                program=self.program.id,
+                spawn=run.spawn,
+                scheduled_at=run.scheduled_at,
+                status="failed",
+                started_at=run.started_at,
+                finished_at=at,
+                error=error,
+                attempt=run.attempt,
+            )
+        )
+        self._publish(
+            events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt, final=False
+        )
+        wait = retry.delay(run.attempt) + (random.uniform(0, retry.jitter) if retry.jitter else 0)
+        run.attempt += 1
+        run.status = "pending"
+        run.last_error = error
+        run.started_at = None
+        self._retrying[run.id] = run
+        clock = self.runtime.clock
+        run.retry = clock.call_at(
+            clock.now() + timedelta(seconds=wait), _poster(self.actor_ref, RetryDue(run.id))
+        )
+
     def _check_drained(self) -> None:
-        if self._drains and not self._slots:
+        if self._drains and not self._slots and not self._retrying:
             for drain in self._drains:
                 resolve(drain)
             self._drains.clear()
             self.stop()
 
-    # --- messages ---------------------------------------------------------------------------
+    def _finish(self) -> None:
+        if self._max_runs_reached:
+            return
+        self._max_runs_reached = True
+        self.next_run = None
+        for slot in self._slots.values():
+            for tick in slot.queued:
+                self._record_not_run(tick.scheduled_at, "skipped", slot.id)
+            slot.queued.clear()
+        self.tell(self.supervisor_ref, MaxRunsReached(self.program.id))
+        self._publish(events.ProgramFinished)
+
+    # --- messages: ticks and runs -------------------------------------------------------------
 
     @handles(Tick)
     def _tick(self, message: Tick) -> None:
@@ -344,6 +564,7 @@ class ProgramActor(Actor):
                     self.program.id,
                     self.program.id,
                 )
+            self._maybe_uninstall_self()
             return
         for slot in pool:
             self._offer(slot, message)
@@ -360,72 +581,111 @@ class ProgramActor(Actor):
     def _next_run(self, message: NextRun) -> None:
         self._timer_says(message.at)
 
+    @handles(RunBegan)
+    def _run_began(self, message: RunBegan) -> None:
+        run = self._running.get(message.run_id)
+        if run is not None and run.attempt == message.attempt:
+            run.status = "running"
+            run.started_at = message.started_at
+
     @handles(RunFinished)
     def _finished(self, message: RunFinished) -> None:
-        record = self._running.pop(message.run_id, None)
-        slot = self._slots.get(message.spawn_id)
+        run = self._running.get(message.run_id)
+        if run is None or run.attempt != message.attempt:
+            logger.info(
+                "late result of run %s (try %d) of %r discarded: it timed out or its spawn "
+                "was killed",
+                message.run_id,
+                message.attempt,
+                self.program.id,
+            )
+            return
+        del self._running[message.run_id]
+        if run.timeout is not None:
+            run.timeout.cancel()
+        run.started_at = message.started_at
         result, error = message.result, message.error
         if error is None:
             try:
                 self.state = self.program.merge_fn(self.state, result)
             except Exception as merge_error:  # noqa: BLE001 - user code fails the run
                 error = merge_error
-        self.runs += 1
-        self.last_run = message.started_at
-        if error is None:
-            self.succeeded += 1
-            if self.report_success:
-                self.tell(
-                    self.supervisor_ref, ProgramSucceeded(self.program.id, message.finished_at)
-                )
-        else:
-            self.failed += 1
-            self.last_error = error
-            logger.info("run %s of %r failed: %r", message.run_id, self.program.id, error)
-        self._remember(
-            RunRecord(
-                id=message.run_id,
-                program=self.program.id,
-                spawn=message.spawn_id,
-                scheduled_at=record.scheduled_at if record else None,
-                status="completed" if error is None else "failed",
-                started_at=message.started_at,
-                finished_at=message.finished_at,
-                result=_result_text(result) if error is None else None,
-                error=error,
-            )
-        )
-        waiter = self._waiters.pop(message.run_id, None)
-        if waiter is not None:
-            resolve(waiter, result, error)
-        if self.program.max_runs is not None and self.runs >= self.program.max_runs:
-            self._finish()
-        if slot is None:
-            self._maybe_uninstall_self()
-            return
-        slot.running = False
-        slot.runs += 1
-        if error is None:
-            slot.succeeded += 1
-        else:
-            slot.failed += 1
-            slot.last_error = error
-        if slot.stopping or slot.temporary:
-            self._stop_spawn(slot)
-        elif slot.queued and not self._max_runs_reached:
-            self._offer(slot, slot.queued.pop(0))
+        self._conclude(run, result, error, message.finished_at)
+        slot = self._slots.get(message.spawn_id)
+        if slot is not None:
+            self._free(slot, error)
+        self._check_drained()
         self._maybe_uninstall_self()
 
-    def _finish(self) -> None:
-        if self._max_runs_reached:
+    @handles(RunTimedOut)
+    def _timed_out(self, message: RunTimedOut) -> None:
+        run = self._running.get(message.run_id)
+        if run is None or run.attempt != message.attempt:
             return
-        self._max_runs_reached = True
-        self.next_run = None
-        for slot in self._slots.values():
-            for tick in slot.queued:
-                self._record_not_run(tick.scheduled_at, "skipped", slot.id)
-            slot.queued.clear()
-        self.tell(self.supervisor_ref, ProgramFinished(self.program.id))
+        del self._running[message.run_id]
+        error = TimeoutError(
+            f"run {run.id} of {self.program.id!r} took longer than {self.program.timeout} s"
+        )
+        slot = self._slots.get(run.spawn)
+        now = self.runtime.clock.now()
+        # Python cannot stop the thread: retire the spawn, drop its late result, replace it.
+        self._conclude(run, None, error, now)
+        if slot is not None:
+            slot.running = False
+            slot.runs += 1
+            slot.failed += 1
+            self._abandon(slot, "timed out", keep_size=True)
+        self._check_drained()
+        self._maybe_uninstall_self()
+
+    @handles(RetryDue)
+    def _retry_due(self, message: RetryDue) -> None:
+        run = self._retrying.pop(message.run_id, None)
+        if run is None:
+            return
+        if self._drains:
+            self._conclude(run, None, run.last_error, self.runtime.clock.now(), status="failed")
+            self._check_drained()
+            return
+        slot = self._slots.get(run.spawn)
+        if slot is None or slot.running or not slot.in_pool:
+            slot = next((s for s in self._pool() if not s.running), None)
+        if slot is None:
+            slot = self._start_spawn(temporary=True)
+        self._dispatch(slot, run.scheduled_at, run=run)
+
+    @handles(KillSpawn)
+    def _kill_spawn(self, message: KillSpawn) -> None:
+        slot = self._slots.get(message.spawn_id)
+        if slot is None:
+            msg = f"program {self.program.id!r} has no spawn {message.spawn_id!r}"
+            raise SpawnNotFound(msg)
+        self._kill(slot, "killed")
+        resolve(message.reply)
+
+    @handles(SpawnDied)
+    def _spawn_died(self, message: SpawnDied) -> None:
+        slot = self._slots.get(message.spawn_id)
+        if slot is not None:
+            logger.warning("%s: spawn %s died: %r", self, slot.id, message.error)
+            self._kill(slot, "died")
+
+    def _kill(self, slot: SpawnSlot, reason: str) -> None:
+        """Abandon `slot` now: its run (if any) is cancelled, counted failed."""
+        run = next((r for r in self._running.values() if r.spawn == slot.id), None)
+        if run is not None:
+            del self._running[run.id]
+            if run.timeout is not None:
+                run.timeout.cancel()
+            error = SchedulerError(f"spawn {slot.id} was {reason} during run {run.id}")
+            self._conclude(run, None, error, self.runtime.clock.now(), status="cancelled")
+            slot.runs += 1
+            slot.failed += 1
+        slot.running = False
+        self._abandon(slot, reason, keep_size=False)
+        self._check_drained()
+
+    # --- messages: requests ------------------------------------------------------------------
 
     @handles(Spawn)
     def _spawn(self, message: Spawn) -> None:
@@ -490,8 +750,16 @@ class ProgramActor(Actor):
 
     @handles(GetHistory)
     def _get_history(self, message: GetHistory) -> None:
-        records = [*self._running.values(), *(self._history or ())]
-        records.sort(key=_run_number, reverse=True)
+        active = [
+            run.record(self.program.id)
+            for run in (*self._running.values(), *self._retrying.values())
+        ]
+        records = [*active, *(self._history or ())]
+        # Newest first; of a retried run, its latest try first.
+        records.sort(
+            key=lambda r: (_run_number(r), r.attempt, r.status in ("pending", "running")),
+            reverse=True,
+        )
         resolve(message.reply, records[: max(0, message.limit)])
 
     @handles(SetPaused)
@@ -514,6 +782,11 @@ class ProgramActor(Actor):
     @handles(Drain)
     def _drain(self, message: Drain) -> None:
         self._drains.append(message.reply)
+        for run in list(self._retrying.values()):
+            if run.retry is not None:
+                run.retry.cancel()
+            self._retrying.pop(run.id)
+            self._conclude(run, None, run.last_error, self.runtime.clock.now(), status="failed")
         for slot in list(self._slots.values()):
             self._retire(slot)
         self._check_drained()
@@ -539,3 +812,13 @@ class ProgramActor(Actor):
             next_run=self.next_run,
             last_error=self.last_error,
         )
+
+
+def _poster(ref: ActorRef[Any], message: Any) -> Any:
+    """A clock callback that posts `message` to `ref` (and nothing if it has stopped)."""
+
+    def post() -> None:
+        with contextlib.suppress(ActorDeadError):
+            ref.tell(message)
+
+    return post

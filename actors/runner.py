@@ -12,13 +12,14 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
 from actors.clock import Clock, SystemClock
 from actors.errors import InvalidProgram, InvalidSchedule, RunnerStopped
+from actors.events import Event, EventsActor, Subscribe, Subscription
 from actors.messages import (
     NO_ARGS,
     GetHistory,
@@ -27,6 +28,7 @@ from actors.messages import (
     GetState,
     GetStatus,
     Install,
+    KillSpawn,
     Pause,
     Request,
     Reschedule,
@@ -97,7 +99,8 @@ class Runner:
         self.max_concurrent = max_concurrent
         self._stop_lock = threading.Lock()
         self._stopped = False
-        self._runtime = Runtime(self.id, self.clock)
+        self._runtime = Runtime(self.id, self.clock, max_concurrent=max_concurrent)
+        self._runtime.events_ref = EventsActor.start(self._runtime)
         self._supervisor = SupervisorActor.start(self._runtime, self.id, history)
         self.clock.attach(self)
         atexit.register(self._stop_at_exit)
@@ -229,6 +232,45 @@ class Runner:
     def set_state(self, id: str, value: Any) -> None:
         """Replace the program's state."""
         self._call(SetState(program_id=id, value=value))
+
+    def kill_spawn(self, id: str, spawn_id: str) -> None:
+        """Hard-stop a spawn: it is abandoned at once, and replaced where `min` asks.
+
+        A run in progress on it is cancelled (counted failed; its late result is dropped).
+        Python cannot stop the thread running it, which finishes on its own.
+
+        Raises:
+            ProgramNotFound: no such program.
+            SpawnNotFound: the program has no such spawn.
+        """
+        self._call(KillSpawn(program_id=id, spawn_id=spawn_id))
+
+    def subscribe(
+        self, callback: Callable[[Event], Any], *event_types: type[Event]
+    ) -> Subscription:
+        """Call `callback(event)` for every event of the given types (none given: all).
+
+        Events are delivered by an events actor, on a worker thread, in the order they
+        happened; a slow or failing subscriber never delays a tick or a run (its errors are
+        logged). Returns a `Subscription`; `subscription.cancel()` ends it.
+
+        Raises:
+            InvalidProgram: `callback` is not callable, or a type is not an event class.
+        """
+        if not callable(callback):
+            msg = f"callback must be callable, got {callback!r}"
+            raise InvalidProgram(msg)
+        for event_type in event_types:
+            if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+                msg = f"event types must be classes from actors.events, got {event_type!r}"
+                raise InvalidProgram(msg)
+        events_ref = self._runtime.events_ref
+        if self._stopped or events_ref is None:
+            raise RunnerStopped(f"runner {self.id!r} is stopped")
+        message = Subscribe(subscription=Subscription(callback, tuple(event_types), events_ref))
+        events_ref.tell(message)
+        subscription: Subscription = message.reply.result(CALL_TIMEOUT)
+        return subscription
 
     # --- timing ---------------------------------------------------------------------------
 
@@ -402,6 +444,10 @@ class ProgramHandle:
     def history(self, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first."""
         return self.runner.history(self.id, limit)
+
+    def kill_spawn(self, spawn_id: str) -> None:
+        """Hard-stop one of the program's spawns; see `Runner.kill_spawn`."""
+        self.runner.kill_spawn(self.id, spawn_id)
 
     def uninstall(self) -> None:
         """Uninstall the program; see `Runner.uninstall`."""

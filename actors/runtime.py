@@ -17,6 +17,7 @@ thousand programs. What the rest of the package relies on is here:
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import logging
 import sys
@@ -31,7 +32,7 @@ import pykka
 from pykka import ActorDeadError, ActorRef, ThreadingFuture
 
 from actors.dispatcher import Dispatcher, Mailbox, StopFlag
-from actors.messages import Request, resolve
+from actors.messages import Publish, Request, resolve
 from actors.workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 if TYPE_CHECKING:
@@ -274,6 +275,13 @@ class Actor(pykka.Actor):
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
         self.actor_stopped.set()
+        try:
+            self.died(exception_value)
+        except Exception:  # a dying actor's last words must not raise; logged
+            logger.exception("%s failed to report its death", self)
+
+    def died(self, error: BaseException | None) -> None:
+        """Called when this actor stops because of an error, so it can tell its supervisor."""
 
     def _handle_receive(self, message: Any) -> Any:
         try:
@@ -340,10 +348,20 @@ class Runtime:
         *,
         dispatcher_threads: int = DEFAULT_DISPATCHER_THREADS,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        max_concurrent: int | None = None,
     ) -> None:
         self.name = name
         self.clock = clock
+        self.max_concurrent = max_concurrent
         self.activity = Activity()
+        #: The EventsActor, and how many subscriptions it holds (read without a lock: at worst
+        #: an event published a moment after the first subscribe is not delivered).
+        self.events_ref: ActorRef[Any] | None = None
+        self.subscribers = 0
+        self._gate = threading.Lock()
+        self._gate_running = 0
+        self._gate_waiting: list[tuple[int, float, int, Callable[[], None]]] = []
+        self._gate_numbers = itertools.count()
         self.dispatcher = Dispatcher(f"actors-{name}", dispatcher_threads)
         self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
         self._condition = threading.Condition()
@@ -371,21 +389,64 @@ class Runtime:
         for ref in refs:
             stop_actor(ref)
 
-    def run_user_code(self, job: Callable[[], None]) -> None:
-        """Run `job` on a worker thread; it counts as activity until it returns."""
-        self.activity.run_started()
+    def publish(self, event: Any) -> None:
+        """Hand an event to the EventsActor, if anyone subscribes. Safe from any thread."""
+        if self.subscribers and self.events_ref is not None:
+            with contextlib.suppress(ActorDeadError):
+                self.events_ref.tell(Publish(event))
 
+    def run_user_code(
+        self,
+        job: Callable[[], None],
+        *,
+        capped: bool = False,
+        priority: int = 0,
+        scheduled_at: float = 0.0,
+    ) -> None:
+        """Run `job` on a worker thread; it counts as activity until it returns.
+
+        A `capped` job (a `main_fn` run) waits for a free place when `max_concurrent` runs are
+        under way; waiting jobs start by `priority` (higher first), then `scheduled_at`.
+        """
+        self.activity.run_started()
+        if not capped or self.max_concurrent is None:
+            self._submit(job)
+            return
+        with self._gate:
+            if self._gate_running < self.max_concurrent:
+                self._gate_running += 1
+            else:
+                entry = (-priority, scheduled_at, next(self._gate_numbers), job)
+                heapq.heappush(self._gate_waiting, entry)
+                return
+        self._submit(job, gated=True)
+
+    def _submit(self, job: Callable[[], None], *, gated: bool = False) -> None:
         def counted() -> None:
             try:
                 job()
             finally:
                 self.activity.run_done()
+                if gated:
+                    self._release_gate()
 
         try:
             self.workers.submit(counted)
         except BaseException:
             self.activity.run_done()
+            if gated:
+                self._release_gate()
             raise
+
+    def _release_gate(self) -> None:
+        """A capped job ended: start the most urgent waiting one, or free its place."""
+        with self._gate:
+            if not self._gate_waiting:
+                self._gate_running -= 1
+                return
+            job = heapq.heappop(self._gate_waiting)[3]
+        with contextlib.suppress(RuntimeError):  # the pool shut down: the job is dropped
+            self._submit(job, gated=True)
 
     def shutdown(self, work_deadline: float | None = None) -> None:
         """Stop every actor still alive, then the dispatcher and the worker threads.

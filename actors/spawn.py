@@ -7,13 +7,15 @@ reports it, on the spawn's behalf, with a `RunFinished` message to the ProgramAc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from typing import Any
 
 from pykka import ActorDeadError, ActorRef
 
-from actors.messages import NO_ARGS, Run, RunFinished
+from actors.events import RunStarted
+from actors.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
 from actors.program import Program
 from actors.runtime import Actor, Runtime, handles
 
@@ -38,12 +40,35 @@ class SpawnActor(Actor):
 
     @handles(Run)
     def _run(self, message: Run) -> None:
-        self.runtime.run_user_code(functools.partial(self._execute, message))
+        self.runtime.run_user_code(
+            functools.partial(self._execute, message),
+            capped=True,
+            priority=message.priority,
+            scheduled_at=message.scheduled_at.timestamp(),
+        )
+
+    def died(self, error: BaseException | None) -> None:
+        self.tell(self.program_ref, SpawnDied(self.spawn_id, error))
 
     def _execute(self, run: Run) -> None:
         """Runs on a worker thread: call the user's functions, then post the outcome."""
-        clock = self.runtime.clock
+        runtime = self.runtime
+        clock = runtime.clock
         started_at = clock.now()
+        if runtime.max_concurrent is not None:  # it may have waited: say when it started
+            with contextlib.suppress(ActorDeadError):
+                self.program_ref.tell(RunBegan(run.run_id, run.attempt, started_at))
+        if runtime.subscribers:
+            runtime.publish(
+                RunStarted(
+                    self.program.id,
+                    started_at,
+                    run.run_id,
+                    self.spawn_id,
+                    run.scheduled_at,
+                    run.attempt,
+                )
+            )
         result: Any = None
         error: BaseException | None = None
         try:
@@ -58,6 +83,7 @@ class SpawnActor(Actor):
             finished_at=clock.now(),
             result=result,
             error=error,
+            attempt=run.attempt,
         )
         # Straight to the ProgramActor, on the spawn's behalf: one hop fewer per run.
         try:

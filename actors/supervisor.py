@@ -15,14 +15,15 @@ from typing import Any
 import attrs
 from pykka import ActorRef
 
+from actors import events
 from actors.errors import ProgramExists, ProgramNotFound
 from actors.messages import (
     Drain,
     GetProgramInfo,
     GetStatus,
     Install,
+    MaxRunsReached,
     Pause,
-    ProgramFinished,
     ProgramRequest,
     ProgramSucceeded,
     Reschedule,
@@ -110,8 +111,13 @@ class SupervisorActor(Actor):
             if upstream in self.registry:
                 self.tell(self.registry[upstream].program_ref, WatchSuccess(False))
 
+    def _publish(self, event_class: type[events.Event], program_id: str) -> None:
+        if self.runtime.subscribers:
+            self.runtime.publish(event_class(program_id, self.runtime.clock.now()))
+
     def _retire(self, registration: Registration, reply: Future[Any] | None = None) -> None:
         """Stop a program's timer at once and drain its ProgramActor."""
+        self._publish(events.ProgramUninstalled, registration.program.id)
         self._unfollow(registration.program)
         stop_actor(registration.timer_ref)
         drain = Drain(reply=reply) if reply is not None else Drain()
@@ -140,6 +146,7 @@ class SupervisorActor(Actor):
         timer_ref = self._start_timer(program, program_ref)
         self.registry[program.id] = Registration(program, program_ref, timer_ref)
         self._follow(program)
+        self._publish(events.ProgramInstalled, program.id)
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
 
@@ -207,8 +214,8 @@ class SupervisorActor(Actor):
         if not self.tell(registration.program_ref, message):
             raise ProgramNotFound(f"program {message.program_id!r} has stopped")
 
-    @handles(ProgramFinished)
-    def _finished(self, message: ProgramFinished) -> None:
+    @handles(MaxRunsReached)
+    def _finished(self, message: MaxRunsReached) -> None:
         registration = self.registry.get(message.program_id)
         if registration is not None:
             stop_actor(registration.timer_ref)
