@@ -31,6 +31,7 @@ __all__ = [
     "MaxRunsReached",
     "NextRun",
     "Pause",
+    "ProgramDied",
     "ProgramRequest",
     "ProgramSucceeded",
     "Publish",
@@ -314,6 +315,16 @@ class KillSpawn(ProgramRequest):
     """Abandon a spawn at once; replace it where `min` asks."""
 
     spawn_id: str
+
+
+@attrs.frozen
+class ProgramDied:
+    """From a ProgramActor that failed to the supervisor: restart me with this state."""
+
+    program_id: str
+    urn: str
+    state: Any
+    error: BaseException | None
 
 
 @attrs.frozen

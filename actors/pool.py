@@ -40,6 +40,7 @@ from actors.messages import (
     KillSpawn,
     MaxRunsReached,
     NextRun,
+    ProgramDied,
     ProgramSucceeded,
     RetryDue,
     Run,
@@ -270,6 +271,13 @@ class ProgramActor(Actor):
             stop_actor(slot.ref)
         for drain in self._drains:
             resolve(drain)
+
+    def died(self, error: BaseException | None) -> None:
+        # Our spawns and waiters die with us; the supervisor restarts us with our state.
+        self.on_stop()
+        self.tell(
+            self.supervisor_ref, ProgramDied(self.program.id, self.actor_urn, self.state, error)
+        )
 
     # --- spawns -----------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ replies through their futures.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from concurrent.futures import Future
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -24,6 +26,7 @@ from actors.messages import (
     Install,
     MaxRunsReached,
     Pause,
+    ProgramDied,
     ProgramRequest,
     ProgramSucceeded,
     Reschedule,
@@ -38,7 +41,7 @@ from actors.messages import (
     gather,
     resolve,
 )
-from actors.pool import ProgramActor, SpawnNumbers
+from actors.pool import MAX_RESTARTS, RESTART_PERIOD, ProgramActor, SpawnNumbers
 from actors.program import Program
 from actors.runtime import Actor, Runtime, handles, stop_actor
 from actors.snapshots import RunnerStatus
@@ -71,6 +74,7 @@ class SupervisorActor(Actor):
         self.dependents: dict[str, set[str]] = {}
         self.paused = False
         self.stopping = False
+        self.restarts: dict[str, deque[datetime]] = {}
 
     def __str__(self) -> str:
         return f"SupervisorActor({self.runner_id})"
@@ -156,6 +160,45 @@ class SupervisorActor(Actor):
         del self.registry[message.program_id]
         self._retire(registration, message.reply)
         logger.debug("uninstalled %r", message.program_id)
+
+    @handles(ProgramDied)
+    def _program_died(self, message: ProgramDied) -> None:
+        registration = self.registry.get(message.program_id)
+        if registration is None or registration.program_ref.actor_urn != message.urn:
+            return  # uninstalled meanwhile, or an old actor
+        stop_actor(registration.timer_ref)
+        if not self._may_restart(message.program_id):
+            del self.registry[message.program_id]
+            logger.error(
+                "program %r died %d times within %s s; it is uninstalled, not restarted",
+                message.program_id,
+                MAX_RESTARTS,
+                RESTART_PERIOD,
+            )
+            self._publish(events.ProgramUninstalled, message.program_id)
+            return
+        logger.warning("program %r died (%r); restarting it", message.program_id, message.error)
+        program = registration.program
+        registration.program_ref = ProgramActor.start(
+            self.runtime,
+            program,
+            message.state,
+            self.actor_ref,
+            self.history,
+            self.spawn_numbers.setdefault(program.id, SpawnNumbers()),
+            paused=self.paused,
+            report_success=bool(self.dependents.get(program.id)),
+        )
+        registration.timer_ref = self._start_timer(program, registration.program_ref)
+
+    def _may_restart(self, program_id: str) -> bool:
+        """OTP restart intensity for program actors, as for spawns."""
+        now = self.runtime.clock.now()
+        recent = self.restarts.setdefault(program_id, deque(maxlen=MAX_RESTARTS))
+        if len(recent) == MAX_RESTARTS and now - recent[0] < timedelta(seconds=RESTART_PERIOD):
+            return False
+        recent.append(now)
+        return True
 
     @handles(Uninstalled)
     def _uninstalled(self, message: Uninstalled) -> None:

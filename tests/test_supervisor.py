@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from actors import ManualClock, Program, Runner
 from tests.helpers import Gate
 
@@ -105,3 +107,54 @@ def test_each_runner_has_its_own_registry(clock: ManualClock) -> None:
         )
         clock.advance(4)
         assert (one.get_state("p"), two.get_state("p")) == (4, 2)
+
+
+def test_a_program_actor_that_dies_is_restarted_with_its_state(
+    runner: Runner, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ProgramActor that dies is replaced (one-for-one) with the state it had, and its
+    schedule goes on; past the restart intensity the program is given up."""
+    from actors.pool import ProgramActor
+
+    runner.install(
+        Program(
+            id="p",
+            interval=1,
+            min=1,
+            main_fn=lambda a, t: 1,
+            create_fn=lambda: 0,
+            merge_fn=lambda s, r: s + r,
+        )
+    )
+    clock.advance(2)
+    assert runner.get_state("p") == 2
+
+    original = ProgramActor.on_start
+    deaths = {"left": 1}
+
+    def flaky_start(self: ProgramActor) -> None:
+        if deaths["left"]:
+            deaths["left"] -= 1
+            raise RuntimeError("program actor crashed")
+        original(self)
+
+    monkeypatch.setattr(ProgramActor, "on_start", flaky_start)
+    runner.install(
+        Program(
+            id="q",
+            interval=1,
+            min=1,
+            main_fn=lambda a, t: 1,
+            create_fn=lambda: 10,
+            merge_fn=lambda s, r: s + r,
+        )
+    )
+    runner.settle()
+    clock.advance(2)
+    assert runner.get_state("q") == 12  # restarted with create_fn's state, then ran twice
+    assert [s.id for s in runner.spawns("q")] == ["q-1"]
+
+    deaths["left"] = 10
+    runner.install(Program(id="doomed", main_fn=lambda a, t: None), replace=False)
+    runner.settle()
+    assert "doomed" not in [info.id for info in runner.programs()]
