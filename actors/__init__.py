@@ -20,7 +20,7 @@ from actors.errors import (
 )
 from actors.program import Misfire, Program, Retry
 from actors.runner import ProgramHandle, Runner
-from actors.schedules import Schedule, every, manual
+from actors.schedules import Schedule, after, at, cron, every, manual, on_success
 from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 
 __all__ = [
@@ -45,8 +45,12 @@ __all__ = [
     "SpawnLimitError",
     "SpawnNotFound",
     "SystemClock",
+    "after",
+    "at",
+    "cron",
     "every",
     "manual",
+    "on_success",
 ]
 
 __version__ = "0.1.0"

@@ -587,6 +587,8 @@ class ProgramActor(Actor):
 
     @handles(NextRun)
     def _next_run(self, message: NextRun) -> None:
+        if message.schedule is not None:  # anchored: at("09:00") now reads as a date
+            self.schedule_text = message.schedule.describe()
         self._timer_says(message.at)
 
     @handles(RunBegan)

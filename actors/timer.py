@@ -29,7 +29,7 @@ logger = logging.getLogger("actors.timer")
 
 # A clock that jumps years over a one-second interval would otherwise make a timer walk
 # millions of fire times; past this many it stops counting and resumes from now.
-_CATCH_UP_LIMIT = 100_000
+_CATCH_UP_LIMIT = 10_000
 
 
 class TimerActor(Actor):

@@ -148,3 +148,112 @@ class TestMisfire:
         runner.settle()
         assert log == []
         assert runner.info("p").missed == 1
+
+
+class TestScheduleKinds:
+    def test_cron_ticks_on_the_runner(self, runner: Runner, clock: ManualClock) -> None:
+        """A cron program ticks at each matching minute of the runner's clock."""
+        from actors import cron
+
+        log: list[object] = []
+        runner.install(Program(id="p", schedule=cron("*/15 * * * *"), min=1, main_fn=recorder(log)))
+        clock.advance(3600)
+        assert stamps(log) == [900, 1800, 2700, 3600]
+        assert runner.info("p").schedule.startswith("cron */15")
+
+    def test_at_runs_once_then_finishes(self, runner: Runner, clock: ManualClock) -> None:
+        """at(when) runs once at that time; the program is then finished."""
+        from actors import at
+
+        log: list[object] = []
+        when = T0 + timedelta(seconds=90)
+        runner.install(Program(id="p", schedule=at(when), min=1, main_fn=recorder(log)))
+        assert runner.info("p").next_run == when
+        clock.advance(600)
+        assert stamps(log) == [90]
+        info = runner.info("p")
+        assert (info.status, info.next_run) == ("finished", None)
+
+    def test_at_in_the_past_is_finished_at_once(self, runner: Runner, clock: ManualClock) -> None:
+        """at() with a time already past never runs and shows as finished."""
+        from actors import at
+
+        runner.install(
+            Program(id="p", schedule=at(T0 - timedelta(hours=1)), min=1, main_fn=lambda a, t: None)
+        )
+        runner.settle()
+        assert runner.info("p").status == "finished"
+
+    def test_after_runs_once_and_uninstalls(self, runner: Runner, clock: ManualClock) -> None:
+        """after(s) runs once, s after install, on every spawn; then the program is gone."""
+        from actors import after
+
+        log: list[object] = []
+        runner.install(Program(id="p", schedule=after(30), min=2, main_fn=recorder(log)))
+        clock.advance(29)
+        assert log == []
+        clock.advance(1)
+        assert stamps(log) == [30, 30]
+        assert runner.programs() == []
+
+    def test_on_success_chain(self, runner: Runner, clock: ManualClock) -> None:
+        """extract -> transform -> load: each runs after the one before succeeds."""
+        from actors import on_success
+
+        order: list[str] = []
+
+        def step(name: str):  # type: ignore[no-untyped-def]
+            return lambda a, t: order.append(name)
+
+        runner.install(
+            Program(id="load", schedule=on_success("transform"), min=1, main_fn=step("load"))
+        )
+        runner.install(
+            Program(
+                id="transform",
+                schedule=on_success("extract", delay=5),
+                min=1,
+                main_fn=step("transform"),
+            )
+        )
+        runner.install(Program(id="extract", interval=60, min=1, main_fn=step("extract")))
+        clock.advance(60)
+        assert order == ["extract"]
+        clock.advance(5)
+        assert order == ["extract", "transform", "load"]
+        assert runner.info("load").schedule == "on success of 'transform'"
+
+    def test_failing_upstream_does_not_tick(self, runner: Runner, clock: ManualClock) -> None:
+        """A failed upstream run gives no tick downstream; the next success does."""
+        from actors import on_success
+
+        outcomes = iter([ValueError("down"), "ok"])
+        ran: list[object] = []
+
+        def upstream(args: object, ts: object) -> object:
+            outcome = next(outcomes)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        runner.install(Program(id="up", interval=10, min=1, main_fn=upstream))
+        runner.install(Program(id="down", schedule=on_success("up"), min=1, main_fn=recorder(ran)))
+        clock.advance(10)
+        assert ran == []
+        clock.advance(10)
+        assert stamps(ran) == [20]
+
+    def test_on_success_of_a_trigger(self, runner: Runner, clock: ManualClock) -> None:
+        """A successful triggered run of the upstream also ticks the downstream."""
+        from actors import on_success
+
+        ran: list[object] = []
+        runner.install(Program(id="down", schedule=on_success("up"), min=1, main_fn=recorder(ran)))
+        runner.install(Program(id="up", main_fn=lambda a, t: None))
+        runner.trigger("up")
+        runner.settle()
+        assert len(ran) == 1
+        runner.uninstall("down")
+        runner.trigger("up")
+        runner.settle()
+        assert len(ran) == 1
