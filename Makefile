@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check actors tests examples
 	$(BIN)/ruff format --check actors tests examples
 	$(BIN)/mypy
+
+$(VENV)/.installed-bench: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# The comparison of issue 3 (~8 min; QUICK=1 for ~1 min): prints a table, writes docs/performance.md.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m tests.bench $(if $(filter-out 0,$(QUICK)),--quick)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

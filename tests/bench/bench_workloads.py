@@ -1,4 +1,4 @@
-"""One benchmark measurement, run in a fresh process: `python bench_workloads.py SCHEDULER WORKLOAD`.
+"""One measurement in a fresh process: `python bench_workloads.py SCHEDULER WORKLOAD PARAMS`.
 
 The parent (`python -m tests.bench`) starts this file once per (scheduler, workload, repeat), so
 threads and memory never leak from one measurement into the next. It prints one line,
@@ -282,7 +282,9 @@ def lateness(
     total = warmup + window + grace + 5
     capacity = int(n * total / interval * 1.5) + 1000
     rec = Recorder(capacity)
-    base = float(math.floor(time.time()))
+    # Every grid starts in the past, so that each job's first run (one interval after its
+    # origin) is due before the window opens.
+    base = float(math.floor(time.time() - 2 * interval))
     grids: dict[int, tuple[float, float]] = {}
     t_install = time.perf_counter()
     for i in range(n):
@@ -291,7 +293,6 @@ def lateness(
         grids[i] = (origin, interval)
         adapter.add_timed(i, interval, origin, rec)
     adapter.start()
-    adapter.settle()
     install_s = time.perf_counter() - t_install
     installed = time.time()
 
@@ -420,11 +421,10 @@ def throughput(
     """No-op runs per second with `n` jobs every `interval` seconds (the runtime saturates)."""
     capacity = 3_000_000
     rec = Recorder(capacity)
-    base = float(math.floor(time.time()))
+    base = float(math.floor(time.time() - 2 * interval))
     for i in range(n):
         adapter.add_timed(i, interval, round(base + i * interval / n, 6), rec)
     adapter.start()
-    adapter.settle()
     time.sleep(warmup)
     cpu0, at0 = time.process_time(), time.time()
     time.sleep(window)
