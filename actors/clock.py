@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from actors.dispatcher import runs_actors
+
 __all__ = ["Clock", "Deadline", "ManualClock", "Settleable", "SystemClock", "to_seconds"]
 
 logger = logging.getLogger("actors.clock")
@@ -162,6 +164,7 @@ class SystemClock(Clock):
             thread.join(timeout)
 
     def _run(self) -> None:
+        runs_actors()  # the clock thread delivers the ticks it fires: no thread to wake
         with self._condition:
             idle_since: float | None = None
             while True:

@@ -5,6 +5,16 @@ the mailbox puts itself on the dispatcher's ready queue, and a dispatcher thread
 of its messages, one at a time, then moves on to the next ready mailbox. So a mailbox is never
 run by two threads at once (messages of one actor are handled in order, one after another),
 and an idle actor costs only its memory.
+
+Waking a thread costs far more than handling a message, so work stays on the thread that made
+it where it safely can:
+
+- A thread that is running actors keeps the mailboxes it makes ready in a local queue and runs
+  them next, depth first: a `Wake` becomes a `Tick` becomes a `Run` on the same thread.
+- The runtime's own threads (the clock's, the worker pool's) run a mailbox they make ready
+  themselves, instead of waking a dispatcher thread: the clock thread delivers the tick, a
+  worker thread merges the result it just produced. Threads of the user (the main thread, a
+  REPL) never run actors: a Ctrl-C must never land inside a handler.
 """
 
 from __future__ import annotations
@@ -25,12 +35,22 @@ from actors.messages import Request
 if TYPE_CHECKING:
     from pykka._envelope import Envelope
 
-__all__ = ["Dispatcher", "Mailbox", "StopFlag"]
+__all__ = ["Dispatcher", "Mailbox", "StopFlag", "runs_actors"]
 
 logger = logging.getLogger("actors.dispatcher")
 
 #: Messages one actor handles before it yields its thread to the next ready actor.
 BATCH = 64
+
+#: Mailbox runs a thread does in one go before it hands the rest to the dispatcher threads.
+INLINE_LIMIT = 256
+
+_here = threading.local()
+
+
+def runs_actors() -> None:
+    """Mark the calling thread as one of the runtime's own: it may run actors itself."""
+    _here.runs_actors = True
 
 _dispatcher_numbers = itertools.count(1)
 
@@ -173,7 +193,7 @@ class Mailbox:
                 self._items = None
                 self._scheduled = False
                 return
-        self._dispatcher.submit(self)  # more to do: go to the back of the line, for fairness
+        self._dispatcher.requeue(self)  # more to do: go to the back of the line, for fairness
 
     def close(self) -> None:
         """Refuse further messages and answer those still queued."""
@@ -197,6 +217,7 @@ class Dispatcher:
             msg = f"threads must be >= 1, got {threads!r}"
             raise ValueError(msg)
         self._ready: queue.SimpleQueue[tuple[Mailbox, bool] | None] = queue.SimpleQueue()
+        self._closing = False
         number = next(_dispatcher_numbers)
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}-dispatch-{number}.{i}", daemon=True)
@@ -211,7 +232,35 @@ class Dispatcher:
         return list(self._threads)
 
     def submit(self, mailbox: Mailbox, *, setup: bool = False) -> None:
+        """Make `mailbox` ready: run it on this thread if it may, else on a dispatcher thread."""
+        here = _here
+        pending = getattr(here, "pending", None)
+        if pending is not None:
+            if here.dispatcher is self:
+                pending.append((mailbox, setup))  # run it next, on this thread
+                return
+        elif getattr(here, "runs_actors", False) and not self._closing:
+            self._run_here(mailbox, setup)
+            return
         self._ready.put((mailbox, setup))
+
+    def requeue(self, mailbox: Mailbox) -> None:
+        """Put a mailbox that used up its batch at the back of the shared line."""
+        self._ready.put((mailbox, False))
+
+    def _run_here(self, mailbox: Mailbox, setup: bool) -> None:
+        """Run `mailbox`, then the mailboxes that makes ready, depth first, on this thread."""
+        pending: deque[tuple[Mailbox, bool]] = deque([(mailbox, setup)])
+        _here.pending, _here.dispatcher = pending, self
+        try:
+            for _ in range(INLINE_LIMIT):
+                if not pending:
+                    return
+                self._run(*pending.popleft())
+            while pending:  # enough for one go: the dispatcher threads take the rest
+                self._ready.put(pending.popleft())
+        finally:
+            _here.pending = _here.dispatcher = None
 
     def _loop(self) -> None:
         while True:
@@ -219,7 +268,7 @@ class Dispatcher:
             if item is None:
                 self._finish()
                 return
-            self._run(*item)
+            self._run_here(*item)
 
     def _finish(self) -> None:
         """On shutdown: run what is still ready (however often it re-queues), then exit.
@@ -249,6 +298,7 @@ class Dispatcher:
 
     def shutdown(self, timeout: float = 2.0) -> None:
         """Let the threads finish what is queued, then exit."""
+        self._closing = True
         for _ in self._threads:
             self._ready.put(None)
         deadline = time.monotonic() + timeout

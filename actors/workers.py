@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from actors.dispatcher import runs_actors
+
 __all__ = ["DEFAULT_MAX_WORKERS", "WorkerPool"]
 
 logger = logging.getLogger("actors.workers")
@@ -93,6 +95,7 @@ class WorkerPool:
             self._jobs.put(job)
 
     def _work(self) -> None:
+        runs_actors()  # a worker merges the result it produced itself: no thread to wake
         try:
             while True:
                 try:

@@ -14,7 +14,7 @@ from pykka import ActorDeadError
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
-from actors.dispatcher import BATCH, Dispatcher, Mailbox, StopFlag, reject
+from actors.dispatcher import BATCH, Dispatcher, Mailbox, StopFlag, reject, runs_actors
 from actors.messages import Request
 from actors.runtime import Activity
 
@@ -86,6 +86,9 @@ class HeldDispatcher:
 
     def submit(self, mailbox: Mailbox, *, setup: bool = False) -> None:
         self.submitted.append((mailbox, setup))
+
+    def requeue(self, mailbox: Mailbox) -> None:
+        self.submitted.append((mailbox, False))
 
 
 @pytest.fixture
@@ -437,3 +440,57 @@ class TestDispatcher:
 
         assert ask_log(mailbox) == [("", "setup")]
         assert all(t.is_alive() for t in dispatcher.threads)
+
+
+class ThreadRecorder(FakeActor):
+    """Records which thread handled each message, and can forward to another mailbox."""
+
+    def __init__(self, activity: Activity, forward_to: Mailbox | None = None) -> None:
+        super().__init__(activity)
+        self.threads: list[threading.Thread] = []
+        self.forward_to = forward_to
+
+    def dispatch_envelope(self, envelope: Envelope[Any]) -> None:
+        self.threads.append(threading.current_thread())
+        if self.forward_to is not None:
+            self.forward_to.put(Envelope(envelope.message))
+        super().dispatch_envelope(envelope)
+
+
+class TestWorkStaysWhereItIsMade:
+    def test_runtime_thread_runs_the_mailbox_it_readies(self, activity: Activity) -> None:
+        """A runtime thread (clock, worker) handles the message it posts itself, and the
+        mailboxes that makes ready, depth first: no dispatcher thread is woken."""
+        dispatcher = Dispatcher("inline", 1)
+        try:
+            last = ThreadRecorder(activity)
+            last_box = Mailbox(last, activity, dispatcher)
+            first = ThreadRecorder(activity, forward_to=last_box)
+            first_box = Mailbox(first, activity, dispatcher)
+            seen: list[threading.Thread] = []
+
+            def runtime_thread() -> None:
+                runs_actors()
+                seen.append(threading.current_thread())
+                first_box.put(Envelope("tick"))
+
+            thread = threading.Thread(target=runtime_thread)
+            thread.start()
+            thread.join(WAIT)
+            assert first.threads == last.threads == seen
+            assert last.messages() == ["tick"]
+            assert activity.count == 0
+        finally:
+            dispatcher.shutdown(WAIT)
+
+    def test_user_threads_never_run_actors(self, activity: Activity) -> None:
+        """A message posted from a user's thread is handled on a dispatcher thread."""
+        dispatcher = Dispatcher("user", 1)
+        try:
+            actor = ThreadRecorder(activity)
+            mailbox = Mailbox(actor, activity, dispatcher)
+            mailbox.put(Envelope("hello"))
+            assert activity.wait_idle(WAIT)
+            assert actor.threads == dispatcher.threads
+        finally:
+            dispatcher.shutdown(WAIT)
