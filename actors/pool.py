@@ -163,6 +163,28 @@ class ActiveRun:
     retry: Deadline | None = None
     last_error: BaseException | None = None
 
+    def finished(
+        self,
+        program_id: str,
+        status: RunStatus,
+        finished_at: datetime,
+        result: Any,
+        error: BaseException | None,
+    ) -> RunRecord:
+        """The history record of this try, ended with `status`."""
+        return RunRecord(
+            id=self.id,
+            program=program_id,
+            spawn=self.spawn,
+            scheduled_at=self.scheduled_at,
+            status=status,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            result=_result_text(result) if error is None else None,
+            error=error,
+            attempt=self.attempt,
+        )
+
     def record(self, program_id: str) -> RunRecord:
         return RunRecord(
             id=self.id,
@@ -474,20 +496,7 @@ class ProgramActor(Actor):
             self.last_error = error
             logger.info("run %s of %r %s: %r", run.id, self.program.id, final, error)
             self._publish(events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt)
-        self._remember(
-            RunRecord(
-                id=run.id,
-                program=self.program.id,
-                spawn=run.spawn,
-                scheduled_at=run.scheduled_at,
-                status=final,
-                started_at=run.started_at,
-                finished_at=finished_at,
-                result=_result_text(result) if error is None else None,
-                error=error,
-                attempt=run.attempt,
-            )
-        )
+        self._remember(run.finished(self.program.id, final, finished_at, result, error))
         if run.waiter is not None:
             resolve(run.waiter, result, error)
         if self.program.max_runs is not None and self.runs >= self.program.max_runs:
@@ -498,19 +507,7 @@ class ProgramActor(Actor):
     def _schedule_retry(self, run: ActiveRun, error: BaseException, at: datetime) -> None:
         retry = self.program.retry
         assert retry is not None
-        self._remember(
-            RunRecord(
-                id=run.id,
-                program=self.program.id,
-                spawn=run.spawn,
-                scheduled_at=run.scheduled_at,
-                status="failed",
-                started_at=run.started_at,
-                finished_at=at,
-                error=error,
-                attempt=run.attempt,
-            )
-        )
+        self._remember(run.finished(self.program.id, "failed", at, None, error))
         self._publish(
             events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt, final=False
         )
