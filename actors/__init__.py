@@ -19,16 +19,18 @@ from actors.errors import (
     SpawnNotFound,
 )
 from actors.program import Misfire, Program, Retry
-from actors.runner import ProgramHandle, Runner
+from actors.runner import AutoscaleHandle, ProgramHandle, Runner
 from actors.schedules import Schedule, after, at, cron, every, manual, on_success
-from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 
 __all__ = [
+    "AutoscaleHandle",
     "Clock",
     "InvalidProgram",
     "InvalidSchedule",
     "ManualClock",
     "Misfire",
+    "MonitorInfo",
     "Program",
     "ProgramExists",
     "ProgramHandle",

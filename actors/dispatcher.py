@@ -52,6 +52,7 @@ def runs_actors() -> None:
     """Mark the calling thread as one of the runtime's own: it may run actors itself."""
     _here.runs_actors = True
 
+
 _dispatcher_numbers = itertools.count(1)
 
 

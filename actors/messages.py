@@ -150,10 +150,15 @@ class Spawn(ProgramRequest):
 
 @attrs.frozen(kw_only=True)
 class Unspawn(ProgramRequest):
-    """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids."""
+    """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids.
+
+    With `only_idle` (what a LoadMonitor asks), it stops at most `n` spawns that are idle right
+    now, never going below `min`, and answers with the ids of those it stopped (maybe none).
+    """
 
     n: int = 1
     policy: str | None = None
+    only_idle: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -716,18 +716,25 @@ class ProgramActor(Actor):
             msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
             raise InvalidProgram(msg)
         count, least = len(self._pool()), self.program.min
+        if message.only_idle:
+            idle = [slot for slot in reversed(self._pool()) if not slot.running]
+            chosen = idle[: max(0, min(n, count - least))]
+            for slot in chosen:
+                self._retire(slot)
+            resolve(message.reply, [slot.id for slot in chosen])
+            return
         if count - n < least:
             msg = (
                 f"cannot unspawn {n} of {self.program.id!r}: it has {count} spawn(s) "
                 f"and min={least}"
             )
             raise SpawnLimitError(msg)
-        chosen = []
+        stopped: list[str] = []
         for _ in range(n):
             slot = self._choose(policy)
-            chosen.append(slot.id)
+            stopped.append(slot.id)
             self._retire(slot)
-        resolve(message.reply, chosen)
+        resolve(message.reply, stopped)
 
     @handles(Trigger)
     def _trigger(self, message: Trigger) -> None:

@@ -40,13 +40,14 @@ from actors.messages import (
     Uninstall,
     Unspawn,
 )
+from actors.monitor import AutoscaleSpec, GetMonitorInfo, StartMonitor, StopMonitor
 from actors.program import Program
 from actors.runtime import Runtime
 from actors.schedules import Schedule, every
-from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.supervisor import SupervisorActor
 
-__all__ = ["ProgramHandle", "Runner"]
+__all__ = ["AutoscaleHandle", "ProgramHandle", "Runner"]
 
 logger = logging.getLogger("actors.runner")
 
@@ -272,6 +273,50 @@ class Runner:
         subscription: Subscription = message.reply.result(CALL_TIMEOUT)
         return subscription
 
+    def autoscale(
+        self,
+        id: str,
+        metric: Callable[[], Any],
+        *,
+        high: float | None = None,
+        low: float | None = None,
+        per_spawn: float | None = None,
+        interval: float | timedelta = 1.0,
+        cooldown: float | timedelta = 30.0,
+        step: int = 1,
+    ) -> AutoscaleHandle:
+        """Start a LoadMonitor that resizes the program's pool from `metric()`.
+
+        Every `interval` seconds of the runner's clock the monitor calls `metric()` (on a worker
+        thread) for a number such as a queue depth. Threshold mode (`high` and/or `low`): above
+        `high` it starts `step` spawns, below `low` it stops `step`. Target mode (`per_spawn`):
+        it wants `ceil(metric() / per_spawn)` spawns and grows there at once. Always within the
+        program's `[min, max]`. It grows at once, but shrinks only once `cooldown` seconds have
+        passed since its last change (or its start), and only by stopping idle spawns: a busy
+        one is never stopped. A metric that raises or returns something that is not a finite
+        number is counted and published (`MetricFailed`), and that round changes nothing.
+        A program has at most one monitor: a second `autoscale` replaces the first.
+
+        Returns an `AutoscaleHandle`: `.info()` is a `MonitorInfo`, `.stop()` stops the monitor.
+
+        Raises:
+            InvalidProgram: a bad argument (named with its value), or target mode on a program
+                without `max`.
+            ProgramNotFound: no such program.
+        """
+        spec = AutoscaleSpec.create(
+            id,
+            metric,
+            high=high,
+            low=low,
+            per_spawn=per_spawn,
+            interval=interval,
+            cooldown=cooldown,
+            step=step,
+        )
+        number: int = self._call(StartMonitor(spec=spec))
+        return AutoscaleHandle(self, spec, number, self._call)
+
     # --- timing ---------------------------------------------------------------------------
 
     def pause(self, id: str | None = None) -> None:
@@ -465,6 +510,67 @@ class ProgramHandle:
         """Give the program a new schedule; see `Runner.reschedule`."""
         self.runner.reschedule(self.id, schedule)
 
+    def autoscale(self, metric: Callable[[], Any], **options: Any) -> AutoscaleHandle:
+        """Resize the program's pool from `metric()`; see `Runner.autoscale`."""
+        return self.runner.autoscale(self.id, metric, **options)
+
     def set_interval(self, seconds: float | timedelta) -> None:
         """Shorthand for `reschedule(every(seconds))`."""
         self.runner.set_interval(self.id, seconds)
+
+
+class AutoscaleHandle:
+    """A LoadMonitor started by `Runner.autoscale`: `info()` for a snapshot, `stop()` to end it.
+
+    Also a context manager that stops the monitor on exit.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        spec: AutoscaleSpec,
+        number: int,
+        call: Callable[[Request], Any],
+    ) -> None:
+        self.runner = runner
+        self.spec = spec
+        self.number = number
+        self._call = call
+
+    @property
+    def program(self) -> str:
+        """The id of the program this monitor resizes."""
+        return self.spec.program_id
+
+    def __repr__(self) -> str:
+        return f"<AutoscaleHandle {self.program} {self.spec.mode} {self.spec.describe()}>"
+
+    def __enter__(self) -> AutoscaleHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def info(self) -> MonitorInfo:
+        """A snapshot of the monitor; `active` is false once it has stopped.
+
+        Raises:
+            RunnerStopped: the runner is stopped.
+        """
+        request = GetMonitorInfo(program_id=self.program, number=self.number)
+        result: MonitorInfo = self._call(request)
+        return result
+
+    @property
+    def active(self) -> bool:
+        """Whether the monitor is still sampling."""
+        return not self.runner.stopped and self.info().active
+
+    def stop(self) -> None:
+        """Stop the monitor: no more samples or changes (a change already sent may still land).
+
+        Does nothing if it has stopped already, or the runner has.
+        """
+        if self.runner.stopped:
+            return
+        self._call(StopMonitor(program_id=self.program, number=self.number))

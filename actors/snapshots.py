@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 import attrs
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
+__all__ = ["MonitorInfo", "ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
 
 ProgramStatus = Literal["active", "paused", "finished", "failed"]
 SpawnStatus = Literal["idle", "running", "stopping", "stopped"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped", "missed"]
+MonitorMode = Literal["threshold", "target"]
 
 _STATE_WIDTH = 40
 
@@ -184,15 +185,90 @@ def _program_table(programs: list[ProgramInfo], title: str | None) -> Table:
     return table
 
 
+def _sample(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+@attrs.frozen(repr=False)
+class MonitorInfo(_Pretty):
+    """One LoadMonitor (`Runner.autoscale`): its rule, its last sample and its last change.
+
+    `last_change` is `"+n"` or `"-n"` (spawns started or stopped), at `last_change_at`;
+    `spawns` is the pool size the monitor last saw or made. `errors` counts failed samples.
+    """
+
+    program: str
+    mode: MonitorMode
+    rule: str
+    active: bool = True
+    spawns: int | None = None
+    samples: int = 0
+    last_sample: float | None = None
+    last_sample_at: datetime | None = None
+    last_change: str | None = None
+    last_change_at: datetime | None = None
+    errors: int = 0
+    last_error: BaseException | None = None
+    next_sample: datetime | None = None
+
+    @property
+    def change_text(self) -> str:
+        """`"+2 at 10:00:05"`, or `-` before the first change."""
+        if self.last_change is None:
+            return "-"
+        return f"{self.last_change} at {_time(self.last_change_at)}"
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "stopped"
+        return (
+            f"<MonitorInfo {self.program} {self.mode} {self.rule} {state} "
+            f"spawns={'-' if self.spawns is None else self.spawns} "
+            f"last_sample={_sample(self.last_sample)} last_change={self.change_text} "
+            f"errors={self.errors}>"
+        )
+
+    def __rich__(self) -> Table:
+        return _monitor_table([self], title=None)
+
+
+def _monitor_table(monitors: list[MonitorInfo], title: str | None) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column, justify in (
+        ("monitor of", "left"),
+        ("mode", "left"),
+        ("rule", "left"),
+        ("spawns", "right"),
+        ("last sample", "right"),
+        ("last change", "right"),
+        ("errors", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for info in monitors:
+        table.add_row(
+            info.program,
+            info.mode,
+            info.rule,
+            "-" if info.spawns is None else str(info.spawns),
+            _sample(info.last_sample),
+            info.change_text,
+            str(info.errors),
+            "active" if info.active else "stopped",
+        )
+    return table
+
+
 @attrs.frozen(repr=False)
 class RunnerStatus(_Pretty):
-    """The whole runner: its programs and totals. Its `repr` is a table."""
+    """The whole runner: its programs, its monitors and totals. Its `repr` is a table (two
+    when monitors are running: programs, then monitors)."""
 
     id: str
     running: bool
     paused: bool
     programs: list[ProgramInfo]
     at: datetime | None = None
+    monitors: list[MonitorInfo] = attrs.field(factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -215,8 +291,11 @@ class RunnerStatus(_Pretty):
             f"{totals['spawns']} spawns, {totals['runs']} runs, {totals['failed']} failed"
         )
 
-    def __rich__(self) -> Table:
-        return _program_table(self.programs, title=self._title())
+    def __rich__(self) -> Table | Group:
+        programs = _program_table(self.programs, title=self._title())
+        if not self.monitors:
+            return programs
+        return Group(programs, _monitor_table(self.monitors, title="Monitors"))
 
     def __repr__(self) -> str:
         return render(self.__rich__())

@@ -4,10 +4,14 @@ The supervisor maps each program id to its ProgramActor and TimerActor. Requests
 program are forwarded, reply future and all, to that program's actor, so the supervisor never
 waits on an answer; requests about the whole runner are answered by gathering the programs'
 replies through their futures.
+
+It also owns the LoadMonitors (`Runner.autoscale`): at most one per program, kept in
+`monitors` by program id and numbered, so a stale handle cannot stop a newer monitor.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import deque
 from concurrent.futures import Future
@@ -18,7 +22,13 @@ import attrs
 from pykka import ActorRef
 
 from actors import events
-from actors.errors import ProgramExists, ProgramNotFound
+from actors.errors import (
+    InvalidProgram,
+    ProgramExists,
+    ProgramNotFound,
+    RunnerStopped,
+    SchedulerError,
+)
 from actors.messages import (
     Drain,
     GetProgramInfo,
@@ -41,15 +51,26 @@ from actors.messages import (
     gather,
     resolve,
 )
+from actors.monitor import (
+    GetMonitorInfo,
+    HaltMonitor,
+    LoadMonitorActor,
+    MonitorStopped,
+    StartMonitor,
+    StopMonitor,
+)
 from actors.pool import MAX_RESTARTS, RESTART_PERIOD, ProgramActor, SpawnNumbers
 from actors.program import Program
 from actors.runtime import Actor, Runtime, handles, stop_actor
-from actors.snapshots import RunnerStatus
+from actors.snapshots import MonitorInfo, RunnerStatus
 from actors.timer import TimerActor
 
-__all__ = ["Registration", "SupervisorActor"]
+__all__ = ["MonitorEntry", "Registration", "SupervisorActor"]
 
 logger = logging.getLogger("actors.supervisor")
+
+#: How many halted monitors' last `MonitorInfo` the supervisor keeps for their handles.
+RETIRED_MONITORS = 100
 
 
 @attrs.define
@@ -59,6 +80,23 @@ class Registration:
     program: Program
     program_ref: ActorRef[Any]
     timer_ref: ActorRef[Any]
+
+
+@attrs.define
+class MonitorEntry:
+    """A running LoadMonitor: its number (what its handle names) and its actor."""
+
+    number: int
+    ref: ActorRef[Any]
+
+
+def _or_none(future: Future[Any]) -> Future[Any]:
+    """A future answered with `future`'s result, or `None` where it failed."""
+    quiet: Future[Any] = Future()
+    future.add_done_callback(
+        lambda done: resolve(quiet, None if done.exception() is not None else done.result())
+    )
+    return quiet
 
 
 class SupervisorActor(Actor):
@@ -75,6 +113,10 @@ class SupervisorActor(Actor):
         self.paused = False
         self.stopping = False
         self.restarts: dict[str, deque[datetime]] = {}
+        self.monitors: dict[str, MonitorEntry] = {}  # program id -> its running monitor
+        self.halting_monitors: dict[int, ActorRef[Any]] = {}  # replaced, not yet stopped
+        self.retired_monitors: dict[int, MonitorInfo] = {}  # number -> last info, newest last
+        self._monitor_numbers = itertools.count(1)
 
     def __str__(self) -> str:
         return f"SupervisorActor({self.runner_id})"
@@ -269,6 +311,13 @@ class SupervisorActor(Actor):
         for request, registration in zip(requests, self.registry.values(), strict=True):
             if not self.tell(registration.program_ref, request):
                 resolve(request.reply, error=ProgramNotFound(request.program_id))
+        monitor_requests = [
+            GetMonitorInfo(program_id=pid, number=entry.number)
+            for pid, entry in self.monitors.items()
+        ]
+        for monitor_request, entry in zip(monitor_requests, self.monitors.values(), strict=True):
+            if not self.tell(entry.ref, monitor_request):
+                resolve(monitor_request.reply, None)
         running, paused = not self.stopping, self.paused
         runner_id, now = self.runner_id, self.runtime.clock.now()
 
@@ -277,19 +326,93 @@ class SupervisorActor(Actor):
             if error is not None:
                 resolve(message.reply, error=error)
                 return
+            programs, monitors = infos.result()
             status = RunnerStatus(
-                id=runner_id, running=running, paused=paused, programs=infos.result(), at=now
+                id=runner_id,
+                running=running,
+                paused=paused,
+                programs=programs,
+                at=now,
+                monitors=[info for info in monitors if info is not None],
             )
             resolve(message.reply, status)
 
-        gather([request.reply for request in requests]).add_done_callback(answer)
+        gather(
+            [
+                gather([request.reply for request in requests]),
+                gather([_or_none(request.reply) for request in monitor_requests]),
+            ]
+        ).add_done_callback(answer)
 
     @handles(Shutdown)
     def _shutdown(self, message: Shutdown) -> None:
         self.stopping = True
+        for ref in [*(e.ref for e in self.monitors.values()), *self.halting_monitors.values()]:
+            stop_actor(ref)  # first, so no monitor resizes a draining pool
+        self.monitors.clear()
+        self.halting_monitors.clear()
         drains: list[Future[Any]] = []
         for registration in self.registry.values():
             drain: Future[Any] = Future()
             drains.append(drain)
             self._retire(registration, drain)
         gather(drains).add_done_callback(lambda _: resolve(message.reply))
+
+    # --- LoadMonitors (Runner.autoscale) ------------------------------------------------------
+
+    @handles(StartMonitor)
+    def _start_monitor(self, message: StartMonitor) -> None:
+        spec = message.spec
+        if self.stopping:
+            raise RunnerStopped(f"runner {self.runner_id!r} is stopping")
+        registration = self._lookup(spec.program_id)
+        if spec.per_spawn is not None and registration.program.max is None:
+            msg = (
+                f"autoscale in target mode (per_spawn) needs program {spec.program_id!r} "
+                "to have a max, got max=None"
+            )
+            raise InvalidProgram(msg)
+        old = self.monitors.pop(spec.program_id, None)
+        if old is not None:  # one monitor per program: the new one replaces it
+            self.halting_monitors[old.number] = old.ref
+            self.tell(old.ref, HaltMonitor())
+        number = next(self._monitor_numbers)
+        ref = LoadMonitorActor.start(self.runtime, spec, number, self.actor_ref)
+        self.monitors[spec.program_id] = MonitorEntry(number, ref)
+        logger.debug("monitor #%d of %r started: %s", number, spec.program_id, spec.describe())
+        resolve(message.reply, number)
+
+    @handles(StopMonitor)
+    def _stop_monitor(self, message: StopMonitor) -> None:
+        entry = self.monitors.get(message.program_id)
+        if entry is None or entry.number != message.number:
+            resolve(message.reply)  # halted already (stopped, replaced, or its program gone)
+            return
+        # The monitor answers once halted, after it has sent us MonitorStopped.
+        if not self.tell(entry.ref, HaltMonitor(reply=message.reply)):
+            resolve(message.reply)
+
+    @handles(MonitorStopped)
+    def _monitor_stopped(self, message: MonitorStopped) -> None:
+        entry = self.monitors.get(message.program_id)
+        if entry is not None and entry.number == message.number:
+            del self.monitors[message.program_id]
+        self.halting_monitors.pop(message.number, None)
+        self.retired_monitors[message.number] = message.info
+        if len(self.retired_monitors) > RETIRED_MONITORS:
+            del self.retired_monitors[next(iter(self.retired_monitors))]
+        stop_actor(message.ref)
+
+    @handles(GetMonitorInfo)
+    def _monitor_info(self, message: GetMonitorInfo) -> None:
+        entry = self.monitors.get(message.program_id)
+        if entry is not None and entry.number == message.number and self.tell(entry.ref, message):
+            return
+        halting = self.halting_monitors.get(message.number)
+        if halting is not None and self.tell(halting, message):
+            return
+        info = self.retired_monitors.get(message.number)
+        if info is None:
+            msg = f"monitor #{message.number} of {message.program_id!r} is no longer known"
+            raise SchedulerError(msg)
+        resolve(message.reply, info)

@@ -193,3 +193,22 @@ def test_requests_while_draining_are_refused(runner: Runner) -> None:
     gate.open()
     uninstaller.join(5)
     assert not uninstaller.is_alive()
+
+
+def test_unspawn_only_idle_never_picks_a_busy_spawn(runner: Runner) -> None:
+    """Unspawn(only_idle=True) stops only spawns idle right now, never below min."""
+    from actors.messages import Unspawn
+
+    gate = Gate()
+    runner.install(Program(id="p", main_fn=gate, min=1, max=4))
+    runner.spawn("p", 3)
+    runner.trigger("p", wait=False)  # p-1 is busy
+    gate.wait_started()
+    request = Unspawn(program_id="p", n=4, only_idle=True)
+    stopped = runner._call(request)
+    assert stopped == ["p-4", "p-3", "p-2"][: 4 - 1]
+    assert [s.id for s in runner.spawns("p")] == ["p-1"]
+    again = runner._call(Unspawn(program_id="p", n=1, only_idle=True))
+    assert again == []
+    gate.open()
+    runner.settle()
