@@ -46,6 +46,7 @@ from actors.runtime import Runtime
 from actors.schedules import Schedule, every
 from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.supervisor import SupervisorActor
+from actors.timeline import Timeline, render_timeline
 
 __all__ = ["AutoscaleHandle", "ProgramHandle", "Runner"]
 
@@ -371,6 +372,13 @@ class Runner:
         result: list[SpawnInfo] = self._call(GetSpawns(program_id=id))
         return result
 
+    def timeline(self, id: str, *, width: int = 60) -> Timeline:
+        """The recent runs of each spawn of a program, drawn as a text timeline.
+
+        Its `repr` is the plain picture; rich renders it too.
+        """
+        return render_timeline(self.history(id, limit=1000), now=self.clock.now(), width=width)
+
     def history(self, id: str, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first (running ones first of all)."""
         result: list[RunRecord] = self._call(GetHistory(program_id=id, limit=limit))
@@ -489,6 +497,10 @@ class ProgramHandle:
     def history(self, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first."""
         return self.runner.history(self.id, limit)
+
+    def timeline(self, *, width: int = 60) -> Timeline:
+        """The program's recent runs per spawn; see `Runner.timeline`."""
+        return self.runner.timeline(self.id, width=width)
 
     def kill_spawn(self, spawn_id: str) -> None:
         """Hard-stop one of the program's spawns; see `Runner.kill_spawn`."""

@@ -3,7 +3,8 @@
 `create_fn` builds the initial state; each run returns how many items it deleted, and `merge_fn`
 (run by the program's actor, one result at a time) adds that to the total.
 
-Run it: `.venv/bin/python examples/cleanup.py` (about 3 s).
+Run it: `.venv/bin/python examples/cleanup.py` (about 3 s). Or watch it with a live status
+table until Ctrl-C: `.venv/bin/actors run examples/cleanup.py`.
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ runner.install(
         min=1,  # one worker from the start
     )
 )
-print(runner.info("cleanup"))
-time.sleep(3.2)  # about six ticks
-print(f"{time.monotonic() - started:4.1f}s  state {runner.get_state('cleanup')}")
-print(runner.info("cleanup"))
 
-if sys.flags.interactive:
-    print("runner is still running; try runner.status(), runner.trigger('cleanup'), runner.stop()")
-else:
-    runner.stop()
-    print("stopped")
+if __name__ == "__main__":  # the demo; `actors run`/`actors repl` load only the above
+    print(runner.info("cleanup"))
+    time.sleep(3.2)  # about six ticks
+    print(f"{time.monotonic() - started:4.1f}s  state {runner.get_state('cleanup')}")
+    print(runner.info("cleanup"))
+
+    if sys.flags.interactive:
+        print("runner is still running; try runner.status(), runner.trigger('cleanup'),")
+        print("runner.stop()")
+    else:
+        runner.stop()
+        print("stopped")

@@ -4,7 +4,7 @@ Every 0.4 s `args_fn` takes a latency sample and `main_fn` reports it; `merge_fn
 result into the state. Merges run one at a time in the program's actor, so none is lost. A
 manual `runner.trigger` adds one more sample, with its own `args`, and returns main_fn's result.
 
-Run it: `.venv/bin/python examples/stats.py` (about 3 s).
+Run it: `.venv/bin/python examples/stats.py` (about 3 s), or `actors repl examples/stats.py`.
 """
 
 from __future__ import annotations
@@ -46,16 +46,18 @@ runner.install(
         min=1,
     )
 )
-time.sleep(1.8)
-say(f"state {runner.get_state('latency')}")
-say(f"trigger returned {runner.trigger('latency', args=250.0)}")  # a spike, on demand
-say(f"state {runner.get_state('latency')}")
-time.sleep(1.0)
-info = runner.info("latency")
-say(f"state {info.state}; runs={info.runs} succeeded={info.succeeded} failed={info.failed}")
 
-if sys.flags.interactive:
-    print("runner is still running; try runner.status(), runner.trigger('latency', 5.0),")
-    print("runner['latency'].history(3), runner.stop()")
-else:
-    runner.stop()
+if __name__ == "__main__":  # the demo; `actors run`/`actors repl` load only the above
+    time.sleep(1.8)
+    say(f"state {runner.get_state('latency')}")
+    say(f"trigger returned {runner.trigger('latency', args=250.0)}")  # a spike, on demand
+    say(f"state {runner.get_state('latency')}")
+    time.sleep(1.0)
+    info = runner.info("latency")
+    say(f"state {info.state}; runs={info.runs} succeeded={info.succeeded} failed={info.failed}")
+
+    if sys.flags.interactive:
+        print("runner is still running; try runner.status(), runner.trigger('latency', 5.0),")
+        print("runner['latency'].history(3), runner.stop()")
+    else:
+        runner.stop()

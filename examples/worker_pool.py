@@ -4,7 +4,8 @@ Every tick goes to every spawn, so each extra spawn takes one more job per tick.
 with repeated `runner.spawn("worker")`, refuses a sixth, and shrinks with `runner.unspawn`.
 
 Run it: `.venv/bin/python examples/worker_pool.py` (about 3.5 s), or keep it alive in a REPL:
-`.venv/bin/python -i examples/worker_pool.py`, then `runner.status()`.
+`.venv/bin/python -i examples/worker_pool.py`, then `runner.status()`. `actors repl
+examples/worker_pool.py` opens a console on the pool as it is before the demo: one worker.
 """
 
 from __future__ import annotations
@@ -49,18 +50,21 @@ runner.install(
         max=5,
     )
 )
-time.sleep(0.25)  # act between ticks
-for _ in range(5):  # scale up one spawn at a time; the fifth try would pass max=5
-    try:
-        say(f"spawned {runner.spawn('worker')}, {len(runner.spawns('worker'))} workers")
-    except SpawnLimitError as error:
-        say(f"refused: {error}")
-    time.sleep(0.5)
-time.sleep(0.5)
-say(f"unspawned {runner.unspawn('worker', 4)}, left: {runner.spawns('worker')[0]}")
-print(runner.status())
 
-if sys.flags.interactive:
-    print("runner is still running; try runner.status(), runner.spawn('worker'), runner.stop()")
-else:
-    runner.stop()
+if __name__ == "__main__":  # the demo; `actors run`/`actors repl` load only the above
+    time.sleep(0.25)  # act between ticks
+    for _ in range(5):  # scale up one spawn at a time; the fifth try would pass max=5
+        try:
+            say(f"spawned {runner.spawn('worker')}, {len(runner.spawns('worker'))} workers")
+        except SpawnLimitError as error:
+            say(f"refused: {error}")
+        time.sleep(0.5)
+    time.sleep(0.5)
+    say(f"unspawned {runner.unspawn('worker', 4)}, left: {runner.spawns('worker')[0]}")
+    print(runner.status())
+
+    if sys.flags.interactive:
+        print("runner is still running; try runner.status(), runner.spawn('worker'),")
+        print("runner.stop()")
+    else:
+        runner.stop()

@@ -1,15 +1,24 @@
-"""The command line: `actors next "CRON" [-n N] [--tz ZONE] [--from ISO]`, and `python -m`."""
+"""The command line: `actors next "CRON" [-n N] [--tz ZONE] [--from ISO]`, `actors run`,
+`actors repl` (loading and its errors; the console itself is driven in test_repl.py), and
+`python -m actors`."""
 
 from __future__ import annotations
 
+import itertools
+import re
+import signal
 import subprocess
 import sys
+import textwrap
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from actors.cli import build_parser, main
+from actors import Runner
+from actors.cli import build_parser, load_target, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,3 +174,418 @@ class TestModuleEntryPoint:
         assert args.command == "next"
         assert callable(args.handler)
         assert (args.n, args.tz, args.from_) == (5, "UTC", None)
+
+
+# --- run and repl --------------------------------------------------------------------------------
+
+RUNNER_FILE = """
+from actors import Program, Runner, every
+
+runner = Runner(id="from-file")
+runner.install(Program(id="tick", schedule=every(60), main_fn=lambda args, ts: 1, min=1))
+MAIN_RAN = False
+
+if __name__ == "__main__":
+    MAIN_RAN = True
+    runner.stop()
+"""
+
+PROGRAMS_FILE = """
+from actors import Program, every
+
+programs = [
+    Program(id="one", schedule=every(60), main_fn=lambda args, ts: 1),
+    {"id": "two", "interval": 60, "main_fn": lambda args, ts: 2, "min": 1},
+]
+"""
+
+_module_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a file or module puts its folder on sys.path, as `python FILE` does: undo it."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def write(folder: Path, text: str, name: str = "jobs.py") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def a_module(folder: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> str:
+    """Write an importable module (a fresh name each time) and return its name."""
+    name = f"actors_cli_test_module_{next(_module_numbers)}"
+    write(folder, text, f"{name}.py")
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    return name
+
+
+@pytest.fixture
+def loaded_runners() -> Iterator[list[Runner]]:
+    """Runners a test loads, stopped at its end."""
+    runners: list[Runner] = []
+    yield runners
+    for runner in runners:
+        runner.stop()
+
+
+class TestLoadTarget:
+    def test_a_file_with_a_runner(self, tmp_path: Path, loaded_runners: list[Runner]) -> None:
+        """FILE.py: its `runner` is used as it is; its `__main__` block does not run."""
+        loaded = load_target(str(write(tmp_path, RUNNER_FILE)))
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.runner.id == "from-file"
+        assert not loaded.runner.stopped
+        assert not loaded.created
+        assert loaded.names["MAIN_RAN"] is False
+        assert loaded.names["runner"] is loaded.runner
+        assert "Program" in loaded.names
+        assert not any(name.startswith("__") for name in loaded.names)
+        assert [info.id for info in loaded.runner.programs()] == ["tick"]
+
+    def test_a_file_with_programs(self, tmp_path: Path, loaded_runners: list[Runner]) -> None:
+        """FILE.py with `programs` (Program objects and dicts): a new Runner named after the
+        file, with each installed (and `min` spawns started)."""
+        loaded = load_target(str(write(tmp_path, PROGRAMS_FILE)))
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.created
+        assert loaded.runner.id == "jobs"
+        assert [(p.id, p.spawns) for p in loaded.runner.programs()] == [("one", 0), ("two", 1)]
+        assert loaded.names["runner"] is loaded.runner
+
+    def test_a_file_imports_its_neighbours(
+        self, tmp_path: Path, loaded_runners: list[Runner]
+    ) -> None:
+        """As with `python FILE.py`, the file's folder is on sys.path while it loads."""
+        write(tmp_path, "def work(args, ts):\n    return 'done'\n", "helpers_for_jobs.py")
+        path = write(
+            tmp_path,
+            """
+            from helpers_for_jobs import work
+            programs = [{"id": "job", "main_fn": work}]
+            """,
+        )
+
+        loaded = load_target(str(path))
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.runner.trigger("job") == "done"
+
+    def test_module_attr_naming_a_runner(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded_runners: list[Runner]
+    ) -> None:
+        """module:attr that is a Runner: that runner; the REPL gets the attribute's name."""
+        module = a_module(tmp_path, monkeypatch, RUNNER_FILE.replace("runner", "mine"))
+
+        loaded = load_target(f"{module}:mine")
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.runner.id == "from-file"
+        assert not loaded.created
+        assert set(loaded.names) == {"mine", "runner"}
+
+    def test_module_attr_naming_programs(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded_runners: list[Runner]
+    ) -> None:
+        """module:attr that is an iterable of programs: a new runner with them installed."""
+        module = a_module(tmp_path, monkeypatch, PROGRAMS_FILE.replace("programs", "jobs"))
+
+        loaded = load_target(f"{module}:jobs")
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.created
+        assert loaded.runner.id == f"{module}.jobs"
+        assert [p.id for p in loaded.runner.programs()] == ["one", "two"]
+
+    def test_module_attr_naming_one_program(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded_runners: list[Runner]
+    ) -> None:
+        """A single Program (or dict) is a list of one."""
+        module = a_module(
+            tmp_path,
+            monkeypatch,
+            "from actors import Program\nJOB = Program(id='solo', main_fn=lambda a, t: 0)\n",
+        )
+
+        loaded = load_target(f"{module}:JOB")
+        loaded_runners.append(loaded.runner)
+
+        assert [p.id for p in loaded.runner.programs()] == ["solo"]
+
+    def test_a_plain_module(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded_runners: list[Runner]
+    ) -> None:
+        """A plain module name: its `runner` or `programs`, as for a file."""
+        module = a_module(tmp_path, monkeypatch, PROGRAMS_FILE)
+
+        loaded = load_target(module)
+        loaded_runners.append(loaded.runner)
+
+        assert [p.id for p in loaded.runner.programs()] == ["one", "two"]
+
+    def test_a_runner_wins_over_programs(
+        self, tmp_path: Path, loaded_runners: list[Runner]
+    ) -> None:
+        """A file with both uses its runner and installs nothing more."""
+        loaded = load_target(str(write(tmp_path, RUNNER_FILE + "programs = []\n")))
+        loaded_runners.append(loaded.runner)
+
+        assert loaded.runner.id == "from-file"
+        assert not loaded.created
+
+    def test_the_examples_load_without_running_their_demo(
+        self, loaded_runners: list[Runner]
+    ) -> None:
+        """Each example defines its runner at module level and keeps its demo (which sleeps
+        and stops the runner) under `if __name__ == "__main__":`."""
+        for example in ("cleanup", "stats", "worker_pool"):
+            started = time.monotonic()
+            loaded = load_target(str(ROOT / "examples" / f"{example}.py"))
+            loaded_runners.append(loaded.runner)
+
+            assert time.monotonic() - started < 1.0
+            assert not loaded.runner.stopped
+            assert loaded.runner.programs()
+
+
+class TestRun:
+    def test_for_seconds_without_live_display(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`run FILE --for S --no-live`: a first line, the table at the end, a last line; the
+        runner is stopped and the status is 0."""
+        path = write(tmp_path, RUNNER_FILE)
+
+        assert main(["run", str(path), "--for", "0.3", "--no-live"]) == 0
+
+        out, err = capsys.readouterr()
+        lines = out.splitlines()
+        assert err == ""
+        assert lines[0] == (
+            f"actors run: {path}: runner 'from-file' with programs tick; "
+            "stops after 0.3s (or on Ctrl-C)"
+        )
+        assert lines[1].startswith("Runner 'from-file' paused at ")  # paused to wind down
+        assert any(line.startswith("│ tick ") for line in lines)
+        assert "spawns n/min/max" in out
+        assert re.fullmatch(
+            r"stopped runner 'from-file' gracefully after 0\.\ds \(--for\): 1 programs, "
+            r"1 spawns, 0 runs, 0 failed",
+            lines[-1],
+        )
+
+    def test_off_a_terminal_the_live_table_prints_once(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Without a terminal (a pipe, a log) `run` prints the table once, at the end."""
+        assert main(["run", str(write(tmp_path, PROGRAMS_FILE)), "--for", "0.2"]) == 0
+
+        out = capsys.readouterr().out
+        assert out.count("spawns n/min/max") == 1
+        assert "stopped runner 'jobs' gracefully" in out
+
+    def test_sigint_stops_gracefully(self, tmp_path: Path) -> None:
+        """SIGINT (Ctrl-C) while running: a running main_fn finishes and is merged, a last
+        line says so, and the exit status is 0. Off a terminal, so no live display."""
+        path = write(
+            tmp_path,
+            """
+            import time
+            from actors import Program, Runner, every
+
+            def slow(args, ts):
+                print("run started", flush=True)
+                time.sleep(0.5)
+                return {"finished": 1}
+
+            runner = Runner(id="slow")
+            runner.install(Program(id="slow", schedule=every(0.1), main_fn=slow, min=1))
+            """,
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-m", "actors", "run", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().startswith("actors run: ")
+            assert child.stdout.readline() == "run started\n"
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=10)
+        finally:
+            child.kill()
+            child.wait()
+
+        assert child.returncode == 0, err
+        assert "Traceback" not in err
+        assert "Ctrl-C: stopping runner 'slow' gracefully" in out
+        last = out.splitlines()[-1]
+        assert re.fullmatch(r"stopped runner 'slow' gracefully after \d+\.\ds \(Ctrl-C\).*", last)
+        assert "{'finished': 1}" in out  # the table shows the merged state
+
+    def test_sigterm_stops_gracefully_too(self, tmp_path: Path) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "actors", "run", str(write(tmp_path, RUNNER_FILE))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().startswith("actors run: ")
+            child.send_signal(signal.SIGTERM)
+            out, err = child.communicate(timeout=10)
+        finally:
+            child.kill()
+            child.wait()
+
+        assert child.returncode == 0, err
+        assert "stopped runner 'from-file' gracefully" in out
+
+    @pytest.mark.parametrize("seconds", ["0", "-1", "soon", "nan", "inf"])
+    def test_for_must_be_positive_seconds(
+        self, seconds: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["run", "examples/cleanup.py", "--for", seconds]) == 2
+
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1
+        assert "--for" in err
+        assert repr(seconds) in err
+
+    @pytest.mark.parametrize("command", ["run", "repl"])
+    def test_help(self, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+        """Each subcommand has --help naming its target forms."""
+        assert main([command, "--help"]) == 0
+
+        out = capsys.readouterr().out
+        assert f"usage: actors {command}" in out
+        assert "module:attr" in out
+        assert "programs" in out
+
+    def test_top_level_help_lists_the_subcommands(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["--help"]) == 0
+
+        out = capsys.readouterr().out
+        assert all(command in out for command in ("run", "repl", "next"))
+
+
+LOAD_ERRORS = [
+    # (file text or None for no file, target (FILE = the file's path), words in the message)
+    (None, "missing.py", ["no such file: missing.py"]),
+    (None, "examples", ["no `runner` or `programs` in examples"]),
+    (None, "no_such_module_anywhere", ["no module named 'no_such_module_anywhere'"]),
+    (None, "no_such_module_anywhere:runner", ["no module named 'no_such_module_anywhere'"]),
+    (None, "actors.runner:nothing_here", ["module 'actors.runner'", "no attribute 'nothing_here'"]),
+    (None, ":runner", ["':runner' is not FILE.py, module or module:attr"]),
+    (None, "json:", ["'json:' is not FILE.py, module or module:attr"]),
+    (None, "json", ["no `runner` or `programs` in json"]),
+    (None, "json:dumps", ["json:dumps (a function) is not a Runner or an iterable of programs"]),
+    ("import no_such_module_xyz\n", "FILE", ["ModuleNotFoundError", "no_such_module_xyz"]),
+    ("from actors import Nothing\n", "FILE", ["ImportError", "cannot import name 'Nothing'"]),
+    ("raise ValueError('bad\\nvalue')\n", "FILE", ["cannot load", "ValueError: bad value"]),
+    ("def broken(:\n", "FILE", ["SyntaxError"]),
+    ("import sys\nsys.exit(3)\n", "FILE", ["called sys.exit(3) while loading"]),
+    ("x = 1\n", "FILE", ["no `runner` or `programs` in FILE"]),
+    ("runner = 5\n", "FILE", ["`runner` in FILE (an int) is not an actors.Runner"]),
+    ("programs = 5\n", "FILE", ["`programs` in FILE (an int) is not an iterable of programs"]),
+    ("programs = 'job'\n", "FILE", ["(a str) is not an iterable of programs"]),
+    ("programs = [1]\n", "FILE", ["`programs` in FILE holds 1, not a Program or a dict"]),
+    (
+        "programs = [{'id': '', 'main_fn': print}]\n",
+        "FILE",
+        ["cannot install program 1 of 1: InvalidProgram", "id"],
+    ),
+    (
+        "def boom():\n    raise OSError('no disk')\n"
+        "programs = [{'id': 'a', 'main_fn': print, 'create_fn': boom}]\n",
+        "FILE",
+        ["cannot install program 1 of 1: OSError: no disk"],
+    ),
+    (
+        "from actors import Runner\nrunner = Runner()\nrunner.stop()\n",
+        "FILE",
+        ["the runner in FILE is already stopped", '`if __name__ == "__main__":`'],
+    ),
+]
+
+
+def _case(tmp_path: Path, text: str | None, target: str, words: list[str]) -> tuple[str, list[str]]:
+    if text is None:
+        return target, words
+    path = str(write(tmp_path, text))
+    return path, [word.replace("FILE", path) for word in words]
+
+
+class TestLoadErrors:
+    @pytest.mark.parametrize("command", ["run", "repl"])
+    @pytest.mark.parametrize(("text", "target", "words"), LOAD_ERRORS)
+    def test_one_line_on_stderr_and_status_2(
+        self,
+        command: str,
+        text: str | None,
+        target: str,
+        words: list[str],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """A target that is missing, fails to load or holds no programs: ONE stderr line
+        `actors COMMAND: error: ...` naming the problem, nothing on stdout, status 2."""
+        monkeypatch.chdir(ROOT)
+        target, words = _case(tmp_path, text, target, words)
+
+        assert main([command, target, *(["--console", "python"] if command == "repl" else [])]) == 2
+
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith(f"actors {command}: error: ")
+        assert "Traceback" not in err
+        for word in words:
+            assert word in err
+
+    @pytest.mark.parametrize(
+        ("text", "target", "words"),
+        [LOAD_ERRORS[i] for i in (0, 2, 4, 7, 9, 11, 12, 14)],
+    )
+    def test_through_python_m_actors(
+        self, text: str | None, target: str, words: list[str], tmp_path: Path
+    ) -> None:
+        """The same through `python -m actors run`: one line, status 2, no traceback."""
+        target, words = _case(tmp_path, text, target, words)
+
+        result = run_module("run", target, "--for", "0.1")
+
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        for word in words:
+            assert word in result.stderr
+
+    def test_a_file_that_fails_after_starting_a_runner_still_exits(self, tmp_path: Path) -> None:
+        """A file that starts a runner and then raises: one line, status 2, and the process
+        exits at once (the forgotten runner is stopped at exit)."""
+        path = write(
+            tmp_path,
+            "from actors import Runner\nrunner = Runner()\nraise RuntimeError('half-built')\n",
+        )
+
+        started = time.monotonic()
+        result = run_module("run", str(path))
+
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"actors run: error: cannot load {path}: RuntimeError: half-built"
+        ]
+        assert time.monotonic() - started < 10

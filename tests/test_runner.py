@@ -465,3 +465,14 @@ class TestReschedule:
         clock.advance(2)
         info = runner.info("p")
         assert (info.status, info.runs) == ("active", 4)
+
+
+def test_timeline_draws_each_spawn(runner: Runner, clock: ManualClock) -> None:
+    """runner.timeline(id) draws a row per spawn of the program's recent runs."""
+    runner.install(Program(id="w", interval=1, min=2, main_fn=noop))
+    clock.advance(5)
+    text = repr(runner.timeline("w", width=30))
+    assert "w-1" in text
+    assert "w-2" in text
+    assert "█" in text
+    assert repr(runner["w"].timeline(width=30)) == text
