@@ -126,6 +126,9 @@ class TimerActor(Actor):
         the timer chose for it (only the tick just woken had one).
         """
         grace = self.misfire.grace
+        if grace is None and len(due) == 1:  # the common case: one tick, on time
+            self.tell(self.program_ref, Tick(due[0], next_at=next_at))
+            return
 
         def too_late(index: int, scheduled_at: datetime) -> bool:
             intended = scheduled_at + jitter if index == 0 else scheduled_at
