@@ -50,7 +50,7 @@ from actors import events
 from actors.clock import Deadline
 from actors.errors import InvalidProgram, ProgramNotFound, RunnerStopped
 from actors.messages import GetProgramInfo, GetSpawns, Request, Spawn, Unspawn, gather, resolve
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, Runtime, handles, post
 from actors.snapshots import MonitorInfo, MonitorMode, ProgramInfo, SpawnInfo
 
 __all__ = [
@@ -277,18 +277,11 @@ class Scaled:
 # --- helpers run off the actor's loop ------------------------------------------------------
 
 
-def _post_wake(ref: ActorRef[Any], at: datetime) -> None:
-    """Clock callback: post the due sample; nothing else runs on the clock's thread."""
-    with contextlib.suppress(ActorDeadError):
-        ref.tell(SampleDue(at))
-
-
 def _post_answer(
     ref: ActorRef[Any], wrap: Callable[[Future[Any]], Any], answer: Future[Any]
 ) -> None:
     """A reply future's done callback: hand the answer to the monitor as a message."""
-    with contextlib.suppress(ActorDeadError):
-        ref.tell(wrap(answer))
+    post(ref, wrap(answer))
 
 
 def as_sample(value: Any) -> float:
@@ -392,7 +385,7 @@ class LoadMonitorActor(Actor):
         if self._next_at is None:
             return
         self._deadline = self.runtime.clock.call_at(
-            self._next_at, functools.partial(_post_wake, self.actor_ref, self._next_at)
+            self._next_at, functools.partial(post, self.actor_ref, SampleDue(self._next_at))
         )
 
     def _halt(self, reason: str) -> None:

@@ -10,7 +10,7 @@ dead spawns where `min` asks, within a restart intensity.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import random
 from collections import deque
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorRef
 
 from actors import events
 from actors.clock import Deadline
@@ -60,7 +60,7 @@ from actors.messages import (
     resolve,
 )
 from actors.program import POLICIES, Program
-from actors.runtime import Actor, Runtime, handles, stop_actor
+from actors.runtime import Actor, Runtime, handles, post, stop_actor
 from actors.schedules import Manual
 from actors.snapshots import (
     ProgramInfo,
@@ -407,7 +407,7 @@ class ProgramActor(Actor):
         if self.program.timeout is not None:
             run.timeout = clock.call_at(
                 clock.now() + timedelta(seconds=self.program.timeout),
-                _poster(self.actor_ref, RunTimedOut(run.id, run.attempt)),
+                functools.partial(post, self.actor_ref, RunTimedOut(run.id, run.attempt)),
             )
         message = Run(run.id, run.scheduled_at, run.args, run.attempt, self.program.priority)
         self.tell(slot.ref, message)
@@ -519,7 +519,8 @@ class ProgramActor(Actor):
         self._retrying[run.id] = run
         clock = self.runtime.clock
         run.retry = clock.call_at(
-            clock.now() + timedelta(seconds=wait), _poster(self.actor_ref, RetryDue(run.id))
+            clock.now() + timedelta(seconds=wait),
+            functools.partial(post, self.actor_ref, RetryDue(run.id)),
         )
 
     def _check_drained(self) -> None:
@@ -826,13 +827,3 @@ class ProgramActor(Actor):
             next_run=self.next_run,
             last_error=self.last_error,
         )
-
-
-def _poster(ref: ActorRef[Any], message: Any) -> Any:
-    """A clock callback that posts `message` to `ref` (and nothing if it has stopped)."""
-
-    def post() -> None:
-        with contextlib.suppress(ActorDeadError):
-            ref.tell(message)
-
-    return post

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from actors.clock import Clock
 
-__all__ = ["Activity", "Actor", "Runtime", "handles", "stop_actor"]
+__all__ = ["Activity", "Actor", "Runtime", "handles", "post", "stop_actor"]
 
 logger = logging.getLogger("actors")
 
@@ -69,6 +69,13 @@ def _next_urn() -> str:
 Handler = Callable[[Any, Any], Any]
 
 _STOP = pykka.messages._ActorStop()  # noqa: SLF001 - pykka's own stop message
+
+
+def post(ref: ActorRef[Any], message: Any) -> None:
+    """Tell `ref` a message from outside any actor (a clock callback, a future's callback, a
+    worker thread); nothing happens if the actor has stopped meanwhile."""
+    with contextlib.suppress(ActorDeadError):
+        ref.tell(message)
 
 
 def stop_actor(ref: ActorRef[Any]) -> None:

@@ -8,19 +8,18 @@ decides which of the late ticks run; the rest are reported as missed.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorRef
 
 from actors.clock import Deadline
 from actors.messages import NextRun, Tick, UpstreamSucceeded, Wake
 from actors.program import Misfire
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, Runtime, handles, post
 from actors.schedules import Schedule
 
 __all__ = ["TimerActor"]
@@ -77,14 +76,8 @@ class TimerActor(Actor):
         if self.schedule.jitter:
             wake_at += timedelta(seconds=random.uniform(0, self.schedule.jitter))
         self._deadline = self.runtime.clock.call_at(
-            wake_at, functools.partial(self._post_wake, self.actor_ref, fire_at)
+            wake_at, functools.partial(post, self.actor_ref, Wake(fire_at))
         )
-
-    @staticmethod
-    def _post_wake(ref: ActorRef[Any], fire_at: datetime) -> None:
-        # Runs on the clock's thread: post a message, never do the work there.
-        with contextlib.suppress(ActorDeadError):  # the timer stopped meanwhile
-            ref.tell(Wake(fire_at))
 
     @handles(UpstreamSucceeded)
     def _upstream_succeeded(self, message: UpstreamSucceeded) -> None:
@@ -93,7 +86,7 @@ class TimerActor(Actor):
         self._upstream_deadlines = [d for d in self._upstream_deadlines if not d.cancelled]
         self._upstream_deadlines.append(
             self.runtime.clock.call_at(
-                fire_at, functools.partial(self._post_wake, self.actor_ref, fire_at)
+                fire_at, functools.partial(post, self.actor_ref, Wake(fire_at))
             )
         )
 
