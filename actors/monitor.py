@@ -401,10 +401,6 @@ class LoadMonitorActor(Actor):
         if not self.tell(self.supervisor_ref, stopped):
             self.stop()
 
-    def _publish(self, event_class: type[events.Event], *args: Any) -> None:
-        if self.runtime.subscribers:
-            self.runtime.publish(event_class(self.program_id, self.runtime.clock.now(), *args))
-
     def _ask(self, request: Request) -> None:
         """Send a request to the supervisor; its reply future answers either way."""
         if not self.tell(self.supervisor_ref, request):
@@ -475,7 +471,7 @@ class LoadMonitorActor(Actor):
             )
         else:
             logger.debug("metric of the monitor of %r failed again: %r", self.program_id, error)
-        self._publish(events.MetricFailed, error)
+        self.publish(events.MetricFailed, self.program_id, error)
         self._end_round()
 
     @handles(PoolSeen)
@@ -557,7 +553,7 @@ class LoadMonitorActor(Actor):
             _text(message.sample),
         )
         event = events.ScaledUp if message.direction > 0 else events.ScaledDown
-        self._publish(event, message.before, after, message.sample)
+        self.publish(event, self.program_id, message.before, after, message.sample)
 
     def _round_failed(self, error: BaseException) -> None:
         """A request of this round was refused: the program is gone, or it raced a change."""

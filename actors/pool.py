@@ -263,12 +263,6 @@ class ProgramActor(Actor):
         schedule = self.program.schedule
         return not isinstance(schedule, Manual) and getattr(schedule, "upstream", None) is None
 
-    def _publish(self, event_class: type[events.Event], *args: Any, **kwargs: Any) -> None:
-        if self.runtime.subscribers:
-            self.runtime.publish(
-                event_class(self.program.id, self.runtime.clock.now(), *args, **kwargs)
-            )
-
     def _maybe_uninstall_self(self) -> None:
         """After an `after()` program's tick has run out, ask the supervisor to uninstall it."""
         if self._one_shot_fired and not self._in_flight() and not self._uninstall_requested:
@@ -317,7 +311,7 @@ class ProgramActor(Actor):
         ref = SpawnActor.start(self.runtime, self.program, spawn_id, self.actor_ref)
         slot = SpawnSlot(spawn_id, ref, self.runtime.clock.now(), temporary=temporary)
         self._slots[spawn_id] = slot
-        self._publish(events.SpawnStarted, spawn_id)
+        self.publish(events.SpawnStarted, self.program.id, spawn_id)
         return slot
 
     def _stop_spawn(self, slot: SpawnSlot, reason: str = "unspawned") -> None:
@@ -326,7 +320,7 @@ class ProgramActor(Actor):
             self._record_not_run(tick.scheduled_at, "skipped", slot.id)
         slot.queued.clear()
         stop_actor(slot.ref)
-        self._publish(events.SpawnStopped, slot.id, reason)
+        self.publish(events.SpawnStopped, self.program.id, slot.id, reason)
         self._check_drained()
 
     def _retire(self, slot: SpawnSlot) -> None:
@@ -359,7 +353,7 @@ class ProgramActor(Actor):
         if not self._may_restart():
             return
         replacement = self._start_spawn()
-        self._publish(events.SpawnReplaced, slot.id, replacement.id, reason)
+        self.publish(events.SpawnReplaced, self.program.id, slot.id, replacement.id, reason)
 
     def _may_restart(self) -> bool:
         """OTP restart intensity: at most MAX_RESTARTS in RESTART_PERIOD s, else fail."""
@@ -415,10 +409,10 @@ class ProgramActor(Actor):
     def _record_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
         if status == "missed":
             self.missed += 1
-            self._publish(events.RunMissed, scheduled_at)
+            self.publish(events.RunMissed, self.program.id, scheduled_at)
         else:
             self.skipped += 1
-            self._publish(events.RunSkipped, scheduled_at, spawn)
+            self.publish(events.RunSkipped, self.program.id, scheduled_at, spawn)
         self._remember(
             RunRecord(
                 id=self._next_run_id(),
@@ -488,28 +482,49 @@ class ProgramActor(Actor):
             self.succeeded += 1
             if self.report_success:
                 self.tell(self.supervisor_ref, ProgramSucceeded(self.program.id, finished_at))
-            self._publish(
-                events.RunSucceeded, run.id, run.spawn, run.scheduled_at, result, run.attempt
+            self.publish(
+                events.RunSucceeded,
+                self.program.id,
+                run.id,
+                run.spawn,
+                run.scheduled_at,
+                result,
+                run.attempt,
             )
         else:
             self.failed += 1
             self.last_error = error
             logger.info("run %s of %r %s: %r", run.id, self.program.id, final, error)
-            self._publish(events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt)
+            self.publish(
+                events.RunFailed,
+                self.program.id,
+                run.id,
+                run.spawn,
+                run.scheduled_at,
+                error,
+                run.attempt,
+            )
         self._remember(run.finished(self.program.id, final, finished_at, result, error))
         if run.waiter is not None:
             resolve(run.waiter, result, error)
         if self.program.max_runs is not None and self.runs >= self.program.max_runs:
             self._finish()
         if self._exhausted and not self._in_flight():
-            self._publish(events.ProgramFinished)
+            self.publish(events.ProgramFinished, self.program.id)
 
     def _schedule_retry(self, run: ActiveRun, error: BaseException, at: datetime) -> None:
         retry = self.program.retry
         assert retry is not None
         self._remember(run.finished(self.program.id, "failed", at, None, error))
-        self._publish(
-            events.RunFailed, run.id, run.spawn, run.scheduled_at, error, run.attempt, final=False
+        self.publish(
+            events.RunFailed,
+            self.program.id,
+            run.id,
+            run.spawn,
+            run.scheduled_at,
+            error,
+            run.attempt,
+            final=False,
         )
         wait = retry.delay(run.attempt) + (random.uniform(0, retry.jitter) if retry.jitter else 0)
         run.attempt += 1
@@ -540,7 +555,7 @@ class ProgramActor(Actor):
                 self._record_not_run(tick.scheduled_at, "skipped", slot.id)
             slot.queued.clear()
         self.tell(self.supervisor_ref, MaxRunsReached(self.program.id))
-        self._publish(events.ProgramFinished)
+        self.publish(events.ProgramFinished, self.program.id)
 
     # --- messages: ticks and runs -------------------------------------------------------------
 

@@ -328,6 +328,13 @@ class Actor(pykka.Actor):
                 return None
         return handler(self, message)
 
+    def publish(self, event_class: type, program_id: str, *args: Any, **kwargs: Any) -> None:
+        """Publish `event_class(program_id, now, *args, **kwargs)`, built only if anyone
+        subscribes: with no subscriber, events cost one attribute read."""
+        if self.runtime.subscribers:
+            now = self.runtime.clock.now()
+            self.runtime.publish(event_class(program_id, now, *args, **kwargs))
+
     def tell(self, ref: ActorRef[Any], message: Any) -> bool:
         """Send `message` to `ref`; `False` (and a debug log) if that actor has stopped."""
         try:

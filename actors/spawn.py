@@ -7,7 +7,6 @@ reports it, on the spawn's behalf, with a `RunFinished` message to the ProgramAc
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from typing import Any
@@ -17,7 +16,7 @@ from pykka import ActorDeadError, ActorRef
 from actors.events import RunStarted
 from actors.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
 from actors.program import Program
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, Runtime, handles, post
 
 __all__ = ["SpawnActor"]
 
@@ -56,19 +55,10 @@ class SpawnActor(Actor):
         clock = runtime.clock
         started_at = clock.now()
         if runtime.max_concurrent is not None:  # it may have waited: say when it started
-            with contextlib.suppress(ActorDeadError):
-                self.program_ref.tell(RunBegan(run.run_id, run.attempt, started_at))
-        if runtime.subscribers:
-            runtime.publish(
-                RunStarted(
-                    self.program.id,
-                    started_at,
-                    run.run_id,
-                    self.spawn_id,
-                    run.scheduled_at,
-                    run.attempt,
-                )
-            )
+            post(self.program_ref, RunBegan(run.run_id, run.attempt, started_at))
+        self.publish(
+            RunStarted, self.program.id, run.run_id, self.spawn_id, run.scheduled_at, run.attempt
+        )
         result: Any = None
         error: BaseException | None = None
         try:

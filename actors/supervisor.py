@@ -157,13 +157,9 @@ class SupervisorActor(Actor):
             if upstream in self.registry:
                 self.tell(self.registry[upstream].program_ref, WatchSuccess(False))
 
-    def _publish(self, event_class: type[events.Event], program_id: str) -> None:
-        if self.runtime.subscribers:
-            self.runtime.publish(event_class(program_id, self.runtime.clock.now()))
-
     def _retire(self, registration: Registration, reply: Future[Any] | None = None) -> None:
         """Stop a program's timer at once and drain its ProgramActor."""
-        self._publish(events.ProgramUninstalled, registration.program.id)
+        self.publish(events.ProgramUninstalled, registration.program.id)
         self._unfollow(registration.program)
         stop_actor(registration.timer_ref)
         drain = Drain(reply=reply) if reply is not None else Drain()
@@ -192,7 +188,7 @@ class SupervisorActor(Actor):
         timer_ref = self._start_timer(program, program_ref)
         self.registry[program.id] = Registration(program, program_ref, timer_ref)
         self._follow(program)
-        self._publish(events.ProgramInstalled, program.id)
+        self.publish(events.ProgramInstalled, program.id)
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
 
@@ -217,7 +213,7 @@ class SupervisorActor(Actor):
                 MAX_RESTARTS,
                 RESTART_PERIOD,
             )
-            self._publish(events.ProgramUninstalled, message.program_id)
+            self.publish(events.ProgramUninstalled, message.program_id)
             return
         logger.warning("program %r died (%r); restarting it", message.program_id, message.error)
         program = registration.program

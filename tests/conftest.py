@@ -25,7 +25,7 @@ def no_leaked_threads() -> Iterator[None]:
         leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
         if not leaked or time.monotonic() > deadline:
             break
-        time.sleep(0.01)  # polling thread exit in teardown, not synchronising the test
+        time.sleep(0.01)  # sleep-ok: polling thread exit in teardown, not synchronising the test
     assert not leaked, f"threads left behind: {[t.name for t in leaked]}"
 
 

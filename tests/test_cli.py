@@ -400,7 +400,7 @@ class TestRun:
 
             def slow(args, ts):
                 print("run started", flush=True)
-                time.sleep(0.5)
+                time.sleep(0.5)  # sleep-ok: the job under test is slow on purpose
                 return {"finished": 1}
 
             runner = Runner(id="slow")

@@ -18,6 +18,7 @@ from actors import ManualClock
 from actors.messages import Request
 from actors.runtime import Activity, Actor, Runtime, handles
 from tests.conftest import T0
+from tests.helpers import eventually
 
 #: How long a test waits on an Event, a future or a join before calling it lost.
 WAIT = 5.0
@@ -819,12 +820,7 @@ class TestPykkaSemantics:
 
 
 def eventually_dead(ref: pykka.ActorRef[Any]) -> bool:
-    deadline = time.monotonic() + WAIT
-    while ref.is_alive():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
+    return bool(eventually(lambda: not ref.is_alive(), WAIT))
 
 
 class TestScale:
