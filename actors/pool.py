@@ -61,7 +61,7 @@ from actors.messages import (
 )
 from actors.program import POLICIES, Program
 from actors.runtime import Actor, Runtime, handles, post, stop_actor
-from actors.schedules import Manual
+from actors.schedules import Manual, OnSuccess
 from actors.snapshots import (
     ProgramInfo,
     ProgramStatus,
@@ -261,7 +261,7 @@ class ProgramActor(Actor):
     def _timed(self) -> bool:
         """Whether ticks come from the clock (not `manual()`, not `on_success()`)."""
         schedule = self.program.schedule
-        return not isinstance(schedule, Manual) and getattr(schedule, "upstream", None) is None
+        return not isinstance(schedule, Manual | OnSuccess)
 
     def _maybe_uninstall_self(self) -> None:
         """After an `after()` program's tick has run out, ask the supervisor to uninstall it."""
@@ -569,7 +569,7 @@ class ProgramActor(Actor):
             return
         for scheduled_at in message.missed:
             self._record_not_run(scheduled_at, "missed", None)
-        if getattr(self.program.schedule, "uninstall_after_run", False):
+        if self.program.schedule.uninstall_after_run:
             self._one_shot_fired = True
         if not message.runs or self._drains or self._max_runs_reached:
             self._maybe_uninstall_self()

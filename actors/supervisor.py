@@ -62,6 +62,7 @@ from actors.monitor import (
 from actors.pool import MAX_RESTARTS, RESTART_PERIOD, ProgramActor, SpawnNumbers
 from actors.program import Program
 from actors.runtime import Actor, Runtime, handles, stop_actor
+from actors.schedules import OnSuccess
 from actors.snapshots import MonitorInfo, RunnerStatus
 from actors.timer import TimerActor
 
@@ -140,16 +141,18 @@ class SupervisorActor(Actor):
 
     def _follow(self, program: Program) -> None:
         """Record an on_success program under its upstream, and tell the upstream to report."""
-        upstream = getattr(program.schedule, "upstream", None)
-        if upstream is None:
+        if not isinstance(program.schedule, OnSuccess):
             return
+        upstream = program.schedule.upstream
         self.dependents.setdefault(upstream, set()).add(program.id)
         if upstream in self.registry:
             self.tell(self.registry[upstream].program_ref, WatchSuccess(True))
 
     def _unfollow(self, program: Program) -> None:
-        upstream = getattr(program.schedule, "upstream", None)
-        if upstream is None or program.id not in self.dependents.get(upstream, ()):
+        if not isinstance(program.schedule, OnSuccess):
+            return
+        upstream = program.schedule.upstream
+        if program.id not in self.dependents.get(upstream, ()):
             return
         self.dependents[upstream].discard(program.id)
         if not self.dependents[upstream]:

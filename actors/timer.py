@@ -20,7 +20,7 @@ from actors.clock import Deadline
 from actors.messages import NextRun, Tick, UpstreamSucceeded, Wake
 from actors.program import Misfire
 from actors.runtime import Actor, Runtime, handles, post
-from actors.schedules import Schedule
+from actors.schedules import OnSuccess, Schedule
 
 __all__ = ["TimerActor"]
 
@@ -81,7 +81,8 @@ class TimerActor(Actor):
 
     @handles(UpstreamSucceeded)
     def _upstream_succeeded(self, message: UpstreamSucceeded) -> None:
-        fire_at = message.at + timedelta(seconds=getattr(self.schedule, "delay", 0) or 0)
+        delay = self.schedule.delay if isinstance(self.schedule, OnSuccess) else 0.0
+        fire_at = message.at + timedelta(seconds=delay)
         self._upstream_fires.append(fire_at)
         self._upstream_deadlines = [d for d in self._upstream_deadlines if not d.cancelled]
         self._upstream_deadlines.append(
