@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from actors.clock import Clock, ManualClock, SystemClock
 from actors.errors import (
+    DeadlockError,
     InvalidProgram,
     InvalidSchedule,
     ProgramExists,
@@ -26,6 +27,7 @@ from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, 
 __all__ = [
     "AutoscaleHandle",
     "Clock",
+    "DeadlockError",
     "InvalidProgram",
     "InvalidSchedule",
     "ManualClock",

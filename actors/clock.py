@@ -31,6 +31,10 @@ logger = logging.getLogger("actors.clock")
 # clock holds no thread.
 _IDLE_LINGER = 2.0
 
+#: How long (real seconds) `ManualClock.advance` waits for a run that has a timeout before it
+#: takes the run as stuck and lets virtual time move on to that timeout.
+STUCK_AFTER = 0.5
+
 
 def to_seconds(value: float | timedelta, *, field: str = "seconds") -> float:
     """Convert a number of seconds or a `timedelta` to float seconds, refusing negatives."""
@@ -55,7 +59,7 @@ def _aware(when: datetime) -> datetime:
 class Settleable(Protocol):
     """Something a `ManualClock` waits on after each deadline (a `Runner`)."""
 
-    def settle(self, timeout: float = ...) -> None: ...
+    def settle_at_deadline(self, timeout: float, stuck_after: float) -> None: ...
 
 
 class Deadline:
@@ -87,6 +91,10 @@ class Deadline:
 
 class Clock(ABC):
     """Where a runner reads the time and registers deadlines."""
+
+    #: Whether time passes by itself (a real clock), so that `settle()` may wait for a
+    #: deadline still to come (a retry's backoff); a `ManualClock` only moves when told.
+    moves_by_itself: bool = True
 
     @abstractmethod
     def now(self) -> datetime:
@@ -207,6 +215,8 @@ class ManualClock(Clock):
         start: the initial time. A naive datetime is taken as UTC; `None` means now (UTC).
     """
 
+    moves_by_itself = False
+
     def __init__(self, start: datetime | None = None) -> None:
         if start is not None and not isinstance(start, datetime):
             msg = f"start must be a datetime, got {start!r}"
@@ -250,16 +260,27 @@ class ManualClock(Clock):
         with self._lock:
             return sorted(w for w, _, d in self._heap if not d.cancelled)
 
-    def advance(self, seconds: float | timedelta, *, settle_timeout: float = 30.0) -> None:
+    def advance(
+        self,
+        seconds: float | timedelta,
+        *,
+        settle_timeout: float = 30.0,
+        stuck_after: float = STUCK_AFTER,
+    ) -> None:
         """Move time forward deadline by deadline, settling every runner at each one.
 
-        A 10 s advance over a 1 s interval gives 10 runs per spawn, as 10 s of real time would.
+        A 10 s advance over a 1 s interval gives 10 runs per spawn, as 10 s of real time would:
+        at each deadline, runs take no virtual time, however long they take for real. A run
+        that never returns would stop time for good, so a run of a program with a `timeout`
+        that is still inside user code after `stuck_after` real seconds is taken as stuck:
+        time moves on without it, and its timeout fires when time reaches it.
 
         Raises:
-            TimeoutError: a runner did not settle within `settle_timeout` at some deadline.
+            TimeoutError: a runner did not settle within `settle_timeout` at some deadline
+                (the message says at which virtual time and what was still in flight).
         """
         target = self._now + timedelta(seconds=to_seconds(seconds))
-        self._settle(settle_timeout)
+        self._settle(settle_timeout, stuck_after)
         while True:
             with self._lock:
                 due = self._pop_due(target)
@@ -269,8 +290,8 @@ class ManualClock(Clock):
                 self._now = max(self._now, due[0].when)
             for deadline in due:
                 deadline.fire()
-            self._settle(settle_timeout)
-        self._settle(settle_timeout)
+            self._settle(settle_timeout, stuck_after)
+        self._settle(settle_timeout, stuck_after)
 
     def jump(self, seconds: float | timedelta) -> None:
         """Move time at once, like a machine waking from sleep.
@@ -297,6 +318,10 @@ class ManualClock(Clock):
                 due.append(deadline)
         return due
 
-    def _settle(self, timeout: float) -> None:
+    def _settle(self, timeout: float, stuck_after: float) -> None:
         for runner in list(self._runners):
-            runner.settle(timeout)
+            try:
+                runner.settle_at_deadline(timeout, stuck_after)
+            except TimeoutError as error:
+                msg = f"ManualClock at {self._now.isoformat()}: {error}"
+                raise TimeoutError(msg) from None

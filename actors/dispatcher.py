@@ -35,7 +35,7 @@ from actors.messages import Request
 if TYPE_CHECKING:
     from pykka._envelope import Envelope
 
-__all__ = ["Dispatcher", "Mailbox", "StopFlag", "runs_actors"]
+__all__ = ["Dispatcher", "Mailbox", "StopFlag", "in_handler", "runs_actors"]
 
 logger = logging.getLogger("actors.dispatcher")
 
@@ -51,6 +51,12 @@ _here = threading.local()
 def runs_actors() -> None:
     """Mark the calling thread as one of the runtime's own: it may run actors itself."""
     _here.runs_actors = True
+
+
+def in_handler() -> bool:
+    """Whether the calling thread is inside an actor's message handler (where it must never
+    wait for another actor: that actor may be queued behind this very handler)."""
+    return getattr(_here, "pending", None) is not None
 
 
 _dispatcher_numbers = itertools.count(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DeadlockError",
     "InvalidProgram",
     "InvalidSchedule",
     "ProgramExists",
@@ -51,3 +52,10 @@ class SpawnNotFound(SchedulerError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "spawn not found"
+
+
+class DeadlockError(SchedulerError, RuntimeError):
+    """A call that would wait on itself: a runner call that waits for an answer, made from
+    inside one of the runner's actors (from `merge_fn`), or a `settle()` made from inside a
+    run that it would have to wait for. Raised at once, naming the call and where it came
+    from, instead of freezing the runner."""

@@ -8,21 +8,24 @@ in the order they were published. Nothing is published while nobody subscribes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import attrs
-from pykka import ActorRef
+from pykka import ActorDeadError, ActorRef
 
 from actors.messages import Publish, Request, resolve
-from actors.runtime import Actor, Runtime, handles
+from actors.runtime import Actor, RunTicket, Runtime, handles
 
 __all__ = [
     "Event",
     "EventsActor",
+    "Flush",
     "MetricFailed",
     "ProgramFinished",
     "ProgramInstalled",
@@ -99,9 +102,15 @@ class RunSkipped(Event):
 
 @attrs.frozen
 class RunMissed(Event):
-    """A tick did not run: it came too late (misfire), or the program was paused."""
+    """A tick did not run: it came too late (misfire), or the program was paused.
+
+    `count` is how many ticks this event stands for: 1, except when a clock jump misses more
+    ticks at once than are kept as records; then the oldest event of the batch stands for
+    itself and every older tick of it, so the counts of the events add up to `missed`.
+    """
 
     scheduled_at: datetime
+    count: int = 1
 
 
 @attrs.frozen
@@ -173,23 +182,67 @@ Callback = Callable[[Event], Any]
 
 @attrs.define(eq=False)
 class Subscription:
-    """A subscriber's callback and the event types it wants; `cancel()` ends it."""
+    """A subscriber's callback and the event types it wants; `cancel()` ends it.
+
+    `accepted` counts the events handed to it, `delivered` and `failed` those its callback
+    has returned from (or raised on); `flush()` waits for the two to meet.
+    """
 
     callback: Callback
     types: tuple[type[Event], ...]
     events_ref: ActorRef[Any] | None = attrs.field(default=None, repr=False)
     cancelled: bool = False
+    accepted: int = 0
     delivered: int = 0
     failed: int = 0
+    _changed: threading.Condition = attrs.field(init=False, factory=threading.Condition, repr=False)
 
     def wants(self, event: Event) -> bool:
         return not self.cancelled and (not self.types or isinstance(event, self.types))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Block until every event published so far has reached this subscriber's callback.
+
+        Events travel off the scheduling path, so `runner.settle()` does not wait for them:
+        in a test, `runner.settle()` then `subscription.flush()` sees every event of what
+        settled.
+
+        Raises:
+            TimeoutError: the callback has not caught up within `timeout` seconds.
+        """
+        events_ref = self.events_ref
+        if events_ref is not None and events_ref.is_alive():
+            # Events already published are in the events actor's inbox: a request queued
+            # behind them is answered once each has been handed to this subscription.
+            marker = Flush()
+            with contextlib.suppress(ActorDeadError):
+                events_ref.tell(marker)
+                marker.reply.result(timeout)
+        with self._changed:
+            caught_up = self._changed.wait_for(
+                lambda: self.cancelled or self.delivered + self.failed >= self.accepted, timeout
+            )
+        if not caught_up:
+            msg = (
+                f"subscriber {self.callback!r} has {self.accepted - self.delivered - self.failed}"
+                f" event(s) still to handle after {timeout:g} s"
+            )
+            raise TimeoutError(msg)
+
+    def record(self, *, delivered: int = 0, failed: int = 0) -> None:
+        """Count events the callback returned from (or raised on); the events actor's part."""
+        with self._changed:
+            self.delivered += delivered
+            self.failed += failed
+            self._changed.notify_all()
 
     def cancel(self) -> None:
         """Stop delivering events to this subscriber (events already handed over may arrive)."""
         if self.cancelled:
             return
-        self.cancelled = True
+        with self._changed:
+            self.cancelled = True
+            self._changed.notify_all()
         if self.events_ref is not None and self.events_ref.is_alive():
             self.events_ref.tell(Unsubscribe(subscription=self))
 
@@ -206,6 +259,11 @@ class Unsubscribe(Request):
     """Remove a subscription."""
 
     subscription: Subscription
+
+
+@attrs.frozen(kw_only=True)
+class Flush(Request):
+    """Answered once every event published before it has been handed to its subscribers."""
 
 
 @attrs.frozen
@@ -246,8 +304,13 @@ class EventsActor(Actor):
     def _publish(self, message: Publish) -> None:
         for subscription in self.subscriptions:
             if subscription.wants(message.event):
+                subscription.accepted += 1
                 self._pending.setdefault(id(subscription), []).append(message.event)
                 self._send(subscription)
+
+    @handles(Flush)
+    def _flush(self, message: Flush) -> None:
+        resolve(message.reply)
 
     @handles(Delivered)
     def _delivered(self, message: Delivered) -> None:
@@ -261,7 +324,11 @@ class EventsActor(Actor):
             return
         batch = self._pending.pop(key)
         self._delivering.add(key)
-        self.runtime.run_user_code(functools.partial(self._deliver, subscription, batch))
+        # Not counted as activity: settle() does not wait for subscribers (flush() does).
+        ticket = RunTicket(f"event subscriber {subscription.callback!r}", counted=False)
+        self.runtime.run_user_code(
+            functools.partial(self._deliver, subscription, batch), ticket=ticket
+        )
 
     def _deliver(self, subscription: Subscription, batch: list[Event]) -> None:
         """On a worker thread: call the subscriber for each event; its errors are logged."""
@@ -270,8 +337,8 @@ class EventsActor(Actor):
                 break
             try:
                 subscription.callback(event)
-                subscription.delivered += 1
+                subscription.record(delivered=1)
             except Exception:
-                subscription.failed += 1
+                subscription.record(failed=1)
                 logger.exception("event subscriber %r failed on %r", subscription.callback, event)
         self.tell(self.actor_ref, Delivered(subscription))

@@ -54,6 +54,7 @@ __all__ = [
     "Uninstall",
     "Uninstalled",
     "Unspawn",
+    "UpstreamPresence",
     "UpstreamSucceeded",
     "Wake",
     "WatchSuccess",
@@ -104,7 +105,13 @@ class Install(Request):
 
 @attrs.frozen(kw_only=True)
 class Uninstall(ProgramRequest):
-    """Stop a program's timer and spawns (gracefully) and forget it."""
+    """Stop a program's timer and spawns (gracefully) and forget it.
+
+    Answered once its running work has finished, or (`wait_for_drain=False`, asked from inside
+    one of the runner's own runs) as soon as it is forgotten.
+    """
+
+    wait_for_drain: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -228,6 +235,14 @@ class ProgramSucceeded:
 
 
 @attrs.frozen
+class UpstreamPresence:
+    """From the supervisor to the ProgramActor of an `on_success` program: its upstream is
+    installed (`True`) or not (`False`: the program waits for it)."""
+
+    installed: bool
+
+
+@attrs.frozen
 class UpstreamSucceeded:
     """From the supervisor to the TimerActor of an `on_success` program: tick after the delay."""
 
@@ -251,22 +266,26 @@ class Drain(Request):
 
 @attrs.frozen
 class Wake:
-    """From the clock to a TimerActor: the deadline `fire_at` was reached."""
+    """From the clock to a TimerActor: the deadline of fire time `fire_at` was reached
+    (`jitter` seconds after it: the random delay the timer chose for it)."""
 
     fire_at: datetime
+    jitter: float = 0.0
 
 
 @attrs.frozen
 class Tick:
     """From a TimerActor to its ProgramActor: run now, for the tick scheduled at `scheduled_at`.
 
-    `missed` lists the late ticks that will not run (the misfire policy dropped them); `runs` is
-    `False` when this tick only reports them. A `replay` tick (coalesce `"all"`) is never dropped
-    by a busy spawn: it waits its turn. `next_at` is when the timer fires next.
+    `missed` counts the late ticks that will not run (the misfire policy dropped them), however
+    many; `missed_latest` holds the newest few of their times, for the history. `runs` is
+    `False` when this tick only reports them. A `replay` tick (coalesce `"all"`) is never
+    dropped by a busy spawn: it waits its turn. `next_at` is when the timer fires next.
     """
 
     scheduled_at: datetime
-    missed: tuple[datetime, ...] = ()
+    missed: int = 0
+    missed_latest: tuple[datetime, ...] = ()
     runs: bool = True
     replay: bool = False
     next_at: datetime | None = None  # the timer's next fire time, so no NextRun is needed
@@ -282,13 +301,18 @@ class NextRun:
 
 @attrs.frozen
 class Run:
-    """From a ProgramActor to a SpawnActor: run `main_fn` once (try number `attempt`)."""
+    """From a ProgramActor to a SpawnActor: run `main_fn` once (try number `attempt`).
+
+    `ticket` (a `RunTicket`) is how the ProgramActor stops waiting for the run when it times
+    out or its spawn is killed.
+    """
 
     run_id: str
     scheduled_at: datetime
     args: Any = NO_ARGS
     attempt: int = 1
     priority: int = 0
+    ticket: Any = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen

@@ -50,7 +50,7 @@ from actors import events
 from actors.clock import Deadline
 from actors.errors import InvalidProgram, ProgramNotFound, RunnerStopped
 from actors.messages import GetProgramInfo, GetSpawns, Request, Spawn, Unspawn, gather, resolve
-from actors.runtime import Actor, Runtime, handles, post
+from actors.runtime import Actor, RunTicket, Runtime, handles, post
 from actors.snapshots import MonitorInfo, MonitorMode, ProgramInfo, SpawnInfo
 
 __all__ = [
@@ -435,7 +435,10 @@ class LoadMonitorActor(Actor):
             logger.debug("%s: previous round still under way; sample skipped", self)
             return
         self._busy = True
-        self.runtime.run_user_code(functools.partial(_measure, self.spec.metric, self.actor_ref))
+        self.runtime.run_user_code(
+            functools.partial(_measure, self.spec.metric, self.actor_ref),
+            ticket=RunTicket(f"metric of the monitor of {self.program_id!r}"),
+        )
 
     @handles(Sampled)
     def _sampled(self, message: Sampled) -> None:

@@ -56,11 +56,12 @@ from actors.messages import (
     Trigger,
     Uninstalled,
     Unspawn,
+    UpstreamPresence,
     WatchSuccess,
     resolve,
 )
 from actors.program import POLICIES, Program
-from actors.runtime import Actor, Runtime, handles, post, stop_actor
+from actors.runtime import Actor, RunTicket, Runtime, call_user_code, handles, post, stop_actor
 from actors.schedules import Manual, OnSuccess
 from actors.snapshots import (
     ProgramInfo,
@@ -77,6 +78,10 @@ __all__ = ["ActiveRun", "ProgramActor", "SpawnNumbers", "SpawnSlot"]
 logger = logging.getLogger("actors.program")
 
 _RESULT_WIDTH = 200
+
+#: Ticks that did not run (skipped, missed) are counted; only the newest few of them are kept
+#: as records, so an overloaded runner does not turn every dropped tick into memory.
+NOT_RUN_KEPT = 10
 
 #: OTP-style restart intensity: at most this many spawn replacements ...
 MAX_RESTARTS = 3
@@ -162,6 +167,9 @@ class ActiveRun:
     timeout: Deadline | None = None
     retry: Deadline | None = None
     last_error: BaseException | None = None
+    ticket: RunTicket | None = None
+    in_backoff: bool = False  # counted in the runtime's activity while waiting to retry
+    parked: bool = False  # its retry came due while the program was paused
 
     def finished(
         self,
@@ -212,6 +220,7 @@ class ProgramActor(Actor):
         *,
         paused: bool = False,
         report_success: bool = False,
+        waiting_for: str | None = None,
     ) -> None:
         super().__init__(runtime)
         self.program = program
@@ -238,8 +247,13 @@ class ProgramActor(Actor):
         # Made on first use: an empty deque costs 600+ bytes, times 100,000 programs.
         self._history: deque[RunRecord] | None = None
         self._history_size = history
+        self._not_run: deque[RunRecord] | None = None  # the newest skipped and missed ticks
+        self._merge_label = f"merge_fn of program {program.id!r}"
+        # on_success of a program that is not installed: no tick can come until it is.
+        self.waiting_for = waiting_for
         self._restarts: deque[datetime] | None = None
         self._drains: list[Future[Any]] = []
+        self._drained = False
         self._warned_no_spawns = False
 
     def __str__(self) -> str:
@@ -248,12 +262,14 @@ class ProgramActor(Actor):
     @property
     def status(self) -> ProgramStatus:
         """`failed` (too many restarts), `finished` (max_runs reached, or no fire time left),
-        `paused` or `active`."""
+        `paused`, `waiting` (for its `on_success` upstream to be installed) or `active`."""
         if self._failed:
             return "failed"
         if self._max_runs_reached or (self._exhausted and not self._in_flight()):
             return "finished"
-        return "paused" if self.paused else "active"
+        if self.paused:
+            return "paused"
+        return "waiting" if self.waiting_for is not None else "active"
 
     def _in_flight(self) -> int:
         return len(self._running) + len(self._retrying)
@@ -281,6 +297,7 @@ class ProgramActor(Actor):
             for deadline in (run.timeout, run.retry):
                 if deadline is not None:
                     deadline.cancel()
+            self._end_backoff(run)
             if run.waiter is not None:
                 resolve(run.waiter, error=stopped)
         for slot in self._slots.values():
@@ -329,28 +346,31 @@ class ProgramActor(Actor):
         if not slot.running:
             self._stop_spawn(slot)
 
-    def _choose(self, policy: str) -> SpawnSlot:
+    def _choose(self, policy: str, n: int) -> list[SpawnSlot]:
+        """The `n` spawns `unspawn` stops, in the order it stops them: `"first"` oldest first,
+        `"last"` newest first, `"idle"` the idle ones newest first, then the busy ones."""
         pool = self._pool()
         if policy == "first":
-            return pool[0]
+            return pool[:n]
+        newest_first = pool[::-1]
         if policy == "idle":
-            idle = [slot for slot in pool if not slot.running]
-            return idle[-1] if idle else pool[-1]
-        return pool[-1]
+            newest_first.sort(key=lambda slot: slot.running)  # stable: idle ones first
+        return newest_first[:n]
 
-    def _abandon(self, slot: SpawnSlot, reason: str, *, keep_size: bool) -> None:
+    def _abandon(self, slot: SpawnSlot, reason: str, *, keep_size: bool, death: bool) -> None:
         """Drop a spawn at once (killed, timed out, dead) and replace it if asked and allowed.
 
         `keep_size` replaces any pool member (a timeout keeps the pool at its size); otherwise
-        a replacement only comes where `min` asks.
+        a replacement only comes where `min` asks. Only a `death` (a spawn that died or hung)
+        counts towards the restart intensity: a spawn killed on purpose does not.
         """
         was_in_pool = slot.in_pool
         self._stop_spawn(slot, reason)
-        if self._drains or not was_in_pool:
+        if self._drains or not was_in_pool or self._failed:
             return
         if not keep_size and len(self._pool()) >= self.program.min:
             return
-        if not self._may_restart():
+        if death and not self._may_restart():
             return
         replacement = self._start_spawn()
         self.publish(events.SpawnReplaced, self.program.id, slot.id, replacement.id, reason)
@@ -398,12 +418,18 @@ class ProgramActor(Actor):
         slot.running = True
         self._running[run.id] = run
         clock = self.runtime.clock
-        if self.program.timeout is not None:
+        timeout = self.program.timeout
+        run.ticket = RunTicket(
+            f"main_fn of program {self.program.id!r} (run {run.id})", timed=timeout is not None
+        )
+        if timeout is not None:
             run.timeout = clock.call_at(
-                clock.now() + timedelta(seconds=self.program.timeout),
+                clock.now() + timedelta(seconds=timeout),
                 functools.partial(post, self.actor_ref, RunTimedOut(run.id, run.attempt)),
             )
-        message = Run(run.id, run.scheduled_at, run.args, run.attempt, self.program.priority)
+        message = Run(
+            run.id, run.scheduled_at, run.args, run.attempt, self.program.priority, run.ticket
+        )
         self.tell(slot.ref, message)
 
     def _record_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
@@ -413,15 +439,32 @@ class ProgramActor(Actor):
         else:
             self.skipped += 1
             self.publish(events.RunSkipped, self.program.id, scheduled_at, spawn)
-        self._remember(
-            RunRecord(
+        self._keep_not_run(scheduled_at, status, spawn)
+
+    def _record_missed(self, count: int, latest: tuple[datetime, ...]) -> None:
+        """`count` ticks missed, however many; records and events for the `latest` few."""
+        if count <= 0:
+            return
+        self.missed += count
+        kept = latest[-NOT_RUN_KEPT:]
+        for index, scheduled_at in enumerate(kept):
+            # The oldest event kept stands for itself and every older one not kept.
+            stands_for = count - len(kept) + 1 if index == 0 else 1
+            self.publish(events.RunMissed, self.program.id, scheduled_at, stands_for)
+            self._keep_not_run(scheduled_at, "missed", None)
+
+    def _keep_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
+        if self._not_run is None:
+            self._not_run = deque(maxlen=min(NOT_RUN_KEPT, self._history_size))
+        if self._not_run.maxlen:
+            record = RunRecord(
                 id=self._next_run_id(),
                 program=self.program.id,
                 spawn=spawn,
                 scheduled_at=scheduled_at,
                 status=status,
             )
-        )
+            self._not_run.append(record)
 
     def _remember(self, record: RunRecord) -> None:
         if self._history is None:
@@ -532,17 +575,28 @@ class ProgramActor(Actor):
         run.last_error = error
         run.started_at = None
         self._retrying[run.id] = run
+        # settle() on a real clock waits for the retry: it is part of the tick's consequences.
+        run.in_backoff = True
+        self.runtime.activity.backoff_started()
         clock = self.runtime.clock
         run.retry = clock.call_at(
             clock.now() + timedelta(seconds=wait),
             functools.partial(post, self.actor_ref, RetryDue(run.id)),
         )
 
+    def _end_backoff(self, run: ActiveRun) -> None:
+        """The run no longer waits for its backoff (it runs, is parked, or is dropped)."""
+        if run.in_backoff:
+            run.in_backoff = False
+            self.runtime.activity.backoff_ended()
+
     def _check_drained(self) -> None:
-        if self._drains and not self._slots and not self._retrying:
+        if self._drains and not self._drained and not self._slots and not self._retrying:
+            # `_drains` stays non-empty: ticks still queued behind this message must see a
+            # draining program (not one with no spawns) until the stop takes effect.
+            self._drained = True
             for drain in self._drains:
                 resolve(drain)
-            self._drains.clear()
             self.stop()
 
     def _finish(self) -> None:
@@ -564,11 +618,13 @@ class ProgramActor(Actor):
         self._timer_says(message.next_at)
         if self.paused:
             # Ticks while paused are missed, and not replayed on resume.
-            for scheduled_at in (*message.missed, message.scheduled_at):
-                self._record_not_run(scheduled_at, "missed", None)
+            if message.runs:
+                latest = (*message.missed_latest, message.scheduled_at)
+                self._record_missed(message.missed + 1, latest)
+            else:
+                self._record_missed(message.missed, message.missed_latest)
             return
-        for scheduled_at in message.missed:
-            self._record_not_run(scheduled_at, "missed", None)
+        self._record_missed(message.missed, message.missed_latest)
         if self.program.schedule.uninstall_after_run:
             self._one_shot_fired = True
         if not message.runs or self._drains or self._max_runs_reached:
@@ -630,7 +686,9 @@ class ProgramActor(Actor):
         result, error = message.result, message.error
         if error is None:
             try:
-                self.state = self.program.merge_fn(self.state, result)
+                self.state = call_user_code(
+                    self._merge_label, self.program.merge_fn, self.state, result
+                )
             except Exception as merge_error:  # noqa: BLE001 - user code fails the run
                 error = merge_error
         self._conclude(run, result, error, message.finished_at)
@@ -646,6 +704,8 @@ class ProgramActor(Actor):
         if run is None or run.attempt != message.attempt:
             return
         del self._running[message.run_id]
+        if run.ticket is not None:  # nobody waits for the stuck thread any more
+            self.runtime.abandon(run.ticket)
         error = TimeoutError(
             f"run {run.id} of {self.program.id!r} took longer than {self.program.timeout} s"
         )
@@ -657,19 +717,29 @@ class ProgramActor(Actor):
             slot.running = False
             slot.runs += 1
             slot.failed += 1
-            self._abandon(slot, "timed out", keep_size=True)
+            self._abandon(slot, "timed out", keep_size=True, death=True)
         self._check_drained()
         self._maybe_uninstall_self()
 
     @handles(RetryDue)
     def _retry_due(self, message: RetryDue) -> None:
-        run = self._retrying.pop(message.run_id, None)
-        if run is None:
+        run = self._retrying.get(message.run_id)
+        if run is None or run.parked:
             return
+        self._end_backoff(run)
+        if self.paused and not self._drains:
+            # A paused program runs nothing: the retry waits for resume (set_paused).
+            run.parked = True
+            return
+        del self._retrying[message.run_id]
         if self._drains:
             self._conclude(run, None, run.last_error, self.runtime.clock.now(), status="failed")
             self._check_drained()
             return
+        self._retry_now(run)
+
+    def _retry_now(self, run: ActiveRun) -> None:
+        """Hand a retry to its spawn if that is free, else to an idle or a temporary one."""
         slot = self._slots.get(run.spawn)
         if slot is None or slot.running or not slot.in_pool:
             slot = next((s for s in self._pool() if not s.running), None)
@@ -700,12 +770,14 @@ class ProgramActor(Actor):
             del self._running[run.id]
             if run.timeout is not None:
                 run.timeout.cancel()
+            if run.ticket is not None:
+                self.runtime.abandon(run.ticket)
             error = SchedulerError(f"spawn {slot.id} was {reason} during run {run.id}")
             self._conclude(run, None, error, self.runtime.clock.now(), status="cancelled")
             slot.runs += 1
             slot.failed += 1
         slot.running = False
-        self._abandon(slot, reason, keep_size=False)
+        self._abandon(slot, reason, keep_size=False, death=reason == "died")
         self._check_drained()
 
     # --- messages: requests ------------------------------------------------------------------
@@ -745,12 +817,10 @@ class ProgramActor(Actor):
                 f"and min={least}"
             )
             raise SpawnLimitError(msg)
-        stopped: list[str] = []
-        for _ in range(n):
-            slot = self._choose(policy)
-            stopped.append(slot.id)
+        chosen = self._choose(policy, n)
+        for slot in chosen:
             self._retire(slot)
-        resolve(message.reply, stopped)
+        resolve(message.reply, [slot.id for slot in chosen])
 
     @handles(Trigger)
     def _trigger(self, message: Trigger) -> None:
@@ -784,7 +854,7 @@ class ProgramActor(Actor):
             run.record(self.program.id)
             for run in (*self._running.values(), *self._retrying.values())
         ]
-        records = [*active, *(self._history or ())]
+        records = [*active, *(self._history or ()), *(self._not_run or ())]
         # Newest first; of a retried run, its latest try first.
         records.sort(
             key=lambda r: (_run_number(r), r.attempt, r.status in ("pending", "running")),
@@ -795,7 +865,34 @@ class ProgramActor(Actor):
     @handles(SetPaused)
     def _set_paused(self, message: SetPaused) -> None:
         self.paused = message.paused
+        if not self.paused:
+            if self._failed:
+                self._recover()
+            for run in [run for run in self._retrying.values() if run.parked]:
+                # Retries that came due while paused run now, oldest first.
+                del self._retrying[run.id]
+                run.parked = False
+                if not self._drains:
+                    self._retry_now(run)
         resolve(message.reply)
+
+    def _recover(self) -> None:
+        """`resume` of a program failed by its restart intensity: forget the restarts and
+        bring the pool back up to `min`."""
+        self._failed = False
+        self._restarts = None
+        missing = max(0, self.program.min - len(self._pool()))
+        for _ in range(missing):
+            self._start_spawn()
+        logger.info(
+            "program %r resumed after failing; %d spawn(s) started", self.program.id, missing
+        )
+
+    @handles(UpstreamPresence)
+    def _upstream_presence(self, message: UpstreamPresence) -> None:
+        schedule = self.program.schedule
+        upstream = schedule.upstream if isinstance(schedule, OnSuccess) else None
+        self.waiting_for = None if message.installed else upstream
 
     @handles(SetSchedule)
     def _set_schedule(self, message: SetSchedule) -> None:
@@ -815,6 +912,7 @@ class ProgramActor(Actor):
         for run in list(self._retrying.values()):
             if run.retry is not None:
                 run.retry.cancel()
+            self._end_backoff(run)
             self._retrying.pop(run.id)
             self._conclude(run, None, run.last_error, self.runtime.clock.now(), status="failed")
         for slot in list(self._slots.values()):

@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 from actors.clock import Clock, SystemClock
-from actors.errors import InvalidProgram, InvalidSchedule, RunnerStopped
+from actors.dispatcher import in_handler
+from actors.errors import DeadlockError, InvalidProgram, InvalidSchedule, RunnerStopped
 from actors.events import Event, EventsActor, Subscribe, Subscription
 from actors.messages import (
     NO_ARGS,
@@ -42,7 +43,7 @@ from actors.messages import (
 )
 from actors.monitor import AutoscaleSpec, GetMonitorInfo, StartMonitor, StopMonitor
 from actors.program import Program
-from actors.runtime import Runtime
+from actors.runtime import ACTOR_STOP_TIMEOUT, Runtime, inside_user_code_of, user_code_label
 from actors.schedules import Schedule, every
 from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.supervisor import SupervisorActor
@@ -53,6 +54,40 @@ __all__ = ["AutoscaleHandle", "ProgramHandle", "Runner"]
 logger = logging.getLogger("actors.runner")
 
 _runner_numbers = itertools.count(1)
+
+#: The runner call each request stands for, for messages about it.
+_CALL_NAMES: dict[type, str] = {
+    GetHistory: "history",
+    GetMonitorInfo: "autoscale handle's info",
+    GetProgramInfo: "info",
+    GetSpawns: "spawns",
+    GetState: "get_state",
+    GetStatus: "status",
+    Install: "install",
+    KillSpawn: "kill_spawn",
+    Pause: "pause",
+    Reschedule: "reschedule",
+    Resume: "resume",
+    SetState: "set_state",
+    Spawn: "spawn",
+    StartMonitor: "autoscale",
+    StopMonitor: "autoscale handle's stop",
+    Trigger: "trigger",
+    Uninstall: "uninstall",
+    Unspawn: "unspawn",
+}
+
+
+def _call_text(message: Request) -> str:
+    """`runner.get_state('q')`: the call a request stands for, for messages."""
+    name = _CALL_NAMES.get(type(message), type(message).__name__)
+    program_id = getattr(message, "program_id", None)
+    if isinstance(message, Install):
+        program_id = message.program.id
+    elif isinstance(message, StartMonitor):
+        program_id = message.spec.program_id
+    return f"runner.{name}({'' if program_id is None else repr(program_id)})"
+
 
 #: How long a call waits for its answer. Actors never block, so an answer that takes this long
 #: means something is badly wrong; better a `TimeoutError` than a hung REPL.
@@ -101,6 +136,7 @@ class Runner:
         self.max_concurrent = max_concurrent
         self._stop_lock = threading.Lock()
         self._stopped = False
+        self._stop_done = threading.Event()
         self._runtime = Runtime(self.id, self.clock, max_concurrent=max_concurrent)
         self._runtime.events_ref = EventsActor.start(self._runtime)
         self._supervisor = SupervisorActor.start(self._runtime, self.id, history)
@@ -117,7 +153,36 @@ class Runner:
         return message.reply
 
     def _call(self, message: Request, timeout: float | None = CALL_TIMEOUT) -> Any:
-        return self._send(message).result(timeout)
+        what = _call_text(message)
+        self._refuse_to_wait_in_handler(what)
+        return self._wait(self._send(message), what, timeout)
+
+    def _refuse_to_wait_in_handler(self, what: str) -> None:
+        """A call that waits for an answer must not be made from inside an actor's handler
+        (`merge_fn`): the answer may be queued behind that very handler."""
+        if not in_handler():
+            return
+        where = user_code_label() or "an actor's message handler"
+        msg = (
+            f"{what} was called from inside {where}, which runs inside the program's actor: "
+            "a call that waits for the runner's answer there would wait on the runner itself, "
+            "and the runner would stall. Make the call from main_fn (or outside the runner); "
+            "trigger(..., wait=False) and stop() do not wait and may be called there."
+        )
+        raise DeadlockError(msg)
+
+    def _wait(self, future: Future[Any], what: str, timeout: float | None) -> Any:
+        """The answer of `future`, or a `TimeoutError` that says what did not answer."""
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            if future.done():
+                raise  # the answer itself is a TimeoutError (a run that timed out)
+            msg = (
+                f"runner {self.id!r}: {what} got no answer within {timeout:g} s "
+                "(the runner's actors never wait, so this means one of them is stuck)"
+            )
+            raise TimeoutError(msg) from None
 
     def _stop_at_exit(self) -> None:
         try:
@@ -178,7 +243,10 @@ class Runner:
         Raises:
             ProgramNotFound: no such program.
         """
-        self._call(Uninstall(program_id=id))
+        # From inside one of this runner's runs, the drain would wait for that very run:
+        # the program is forgotten at once and its running work finishes afterwards.
+        drain = inside_user_code_of(self._runtime) is None
+        self._call(Uninstall(program_id=id, wait_for_drain=drain))
 
     def spawn(self, id: str, n: int = 1) -> list[str]:
         """Start `n` spawns of a program; returns their ids, such as `["worker-3"]`.
@@ -222,10 +290,22 @@ class Runner:
             ProgramNotFound: no such program.
             TimeoutError: `timeout` seconds passed before the run finished.
         """
-        future = self._send(Trigger(program_id=id, args=args))
+        message = Trigger(program_id=id, args=args)
         if not wait:
-            return future
-        return future.result(timeout)
+            return self._send(message)
+        what = _call_text(message)
+        self._refuse_to_wait_in_handler(what)
+        future = self._send(message)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            if future.done():
+                raise  # main_fn's own TimeoutError, or the program's timeout
+            msg = (
+                f"{what} waited {timeout:g} s and the run has not finished; it goes on and "
+                "will be merged and counted (trigger(..., wait=False) returns a Future instead)"
+            )
+            raise TimeoutError(msg) from None
 
     def get_state(self, id: str) -> Any:
         """The program's merged state."""
@@ -270,8 +350,9 @@ class Runner:
         if self._stopped or events_ref is None:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
         message = Subscribe(subscription=Subscription(callback, tuple(event_types), events_ref))
+        self._refuse_to_wait_in_handler("runner.subscribe()")
         events_ref.tell(message)
-        subscription: Subscription = message.reply.result(CALL_TIMEOUT)
+        subscription: Subscription = self._wait(message.reply, "runner.subscribe()", CALL_TIMEOUT)
         return subscription
 
     def autoscale(
@@ -389,61 +470,135 @@ class Runner:
     def settle(self, timeout: float = 5.0, *, runs: bool = True) -> None:
         """Block until every due tick is delivered and every resulting run finished and merged.
 
+        On a clock that moves by itself (`SystemClock`) it also waits for retries still in
+        their backoff; on a `ManualClock` only for retries already due (`advance` reaches the
+        others). Event subscribers are not waited for: see `Subscription.flush`.
+
         Args:
             timeout: seconds to wait at most.
             runs: with `False`, wait only until every message is handled, and leave runs that
                 are still inside user code running: for tests that hold a run open on purpose.
 
         Raises:
-            TimeoutError: the runner did not settle within `timeout` seconds.
+            TimeoutError: the runner did not settle within `timeout` seconds; the message says
+                what is still in flight.
+            DeadlockError: called from inside `merge_fn`, or (with `runs=True`) from inside a
+                run of this runner, which settling would have to wait for.
             RunnerStopped: the runner is stopped.
         """
         if self._stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
-        deadline = time.monotonic() + timeout
+        self._refuse_to_wait_in_handler("runner.settle()")
+        ticket = inside_user_code_of(self._runtime)
+        if runs and ticket is not None and ticket.counted:
+            msg = (
+                f"runner.settle() was called from inside {ticket.label}: settling waits for "
+                "every run to finish, this one included, so it would wait on itself "
+                "(settle(runs=False) waits for messages only)"
+            )
+            raise DeadlockError(msg)
+        self._settle(timeout, runs=runs)
+
+    def settle_at_deadline(self, timeout: float, stuck_after: float) -> None:
+        """What `ManualClock.advance` does at each deadline: `settle()`, except that a run
+        with a `timeout` still inside user code after `stuck_after` real seconds is taken as
+        stuck, and no longer waited for, so that virtual time can reach its timeout."""
+        if not self._stopped:
+            self._settle(timeout, runs=True, stuck_after=stuck_after)
+
+    def _settle(self, timeout: float, *, runs: bool, stuck_after: float | None = None) -> None:
         activity = self._runtime.activity
+        backoffs = runs and self.clock.moves_by_itself
+        deadline = time.monotonic() + timeout
+        patience = None if stuck_after is None else time.monotonic() + stuck_after
         while True:
-            remaining = deadline - time.monotonic()
-            quiet = activity.wait_idle(max(0.0, remaining), runs=runs)
+            now = time.monotonic()
+            wait = deadline - now if patience is None else min(deadline, patience) - now
+            quiet = activity.wait_idle(max(0.0, wait), runs=runs, backoffs=backoffs)
             if quiet and not self.clock.has_due():
                 return
-            if remaining <= 0:
-                msg = (
-                    f"runner {self.id!r} did not settle within {timeout} s "
-                    f"({activity.count} message(s) or run(s) still in flight)"
-                )
-                raise TimeoutError(msg)
-            # A due deadline on a real clock is posted within a millisecond; look again then.
-            time.sleep(0.001)
+            now = time.monotonic()
+            if patience is not None and now >= patience:
+                # Runs with a timeout still going: stuck, as far as virtual time is concerned.
+                patience = None
+                if activity.mark_stuck() and stuck_after is not None:
+                    patience = now + stuck_after
+                continue
+            if now >= deadline:
+                raise TimeoutError(self._unsettled(timeout))
+            if quiet:
+                # A due deadline on a real clock is posted within a millisecond; look again then.
+                time.sleep(0.001)
+
+    def _unsettled(self, timeout: float) -> str:
+        """Why the runner did not settle: what is still in flight."""
+        activity = self._runtime.activity
+        tickets = [t for t in activity.in_flight() if not t.stuck]
+        parts = []
+        if tickets:
+            shown = ", ".join(t.label for t in tickets[:3]) + (", ..." if len(tickets) > 3 else "")
+            parts.append(f"{len(tickets)} run(s) still inside user code ({shown})")
+        messages = activity.count - activity.runs
+        if messages > 0:
+            parts.append(f"{messages} message(s) not yet handled")
+        if activity.backoffs and self.clock.moves_by_itself:
+            parts.append(f"{activity.backoffs} retry(s) waiting for their backoff")
+        if self.clock.has_due():
+            parts.append("clock deadlines due but not yet delivered")
+        return f"runner {self.id!r} did not settle within {timeout:g} s: " + (
+            "; ".join(parts) or "work kept arriving"
+        )
 
     def stop(self, *, wait: bool = True, timeout: float = 10.0) -> None:
         """Stop the runner: no new ticks; running `main_fn`s get `timeout` to finish; then
-        every actor stops and no thread of ours is left. Calling it again does nothing.
+        every actor stops and no thread of ours is left (but the threads of abandoned runs:
+        Python cannot stop them). Calling it again waits for the first call to finish.
+
+        Called from inside the runner's own code (a `main_fn`, `merge_fn`, event subscriber
+        or metric), it starts the stop and returns at once: the stop goes on in a thread of its
+        own, and the run that called it finishes first.
 
         Args:
             wait: wait (up to `timeout`) for running work to finish; `False` abandons it.
             timeout: seconds running work gets before it is abandoned.
         """
+        ours = in_handler() or inside_user_code_of(self._runtime) is not None
         with self._stop_lock:
-            if self._stopped:
-                return
+            first = not self._stopped
             self._stopped = True
+        if not first:
+            if not ours:  # the first stop may be under way on another thread
+                self._stop_done.wait(timeout + ACTOR_STOP_TIMEOUT + 5.0)
+            return
         atexit.unregister(self._stop_at_exit)
-        work_deadline = time.monotonic() + (timeout if wait else 0.0)
-        shutdown = Shutdown()
-        self._supervisor.tell(shutdown)
-        if wait:
-            try:
-                shutdown.reply.result(timeout)
-            except TimeoutError:
-                logger.warning(
-                    "runner %r: running work did not finish within %s s; abandoning it",
-                    self.id,
-                    timeout,
-                )
-        self._runtime.shutdown(work_deadline)
-        self.clock.detach(self)
-        self.clock.release()
+        if ours:
+            stopper = threading.Thread(
+                target=self._stop_now, args=(wait, timeout), name=f"actors-{self.id}-stop"
+            )
+            stopper.daemon = True
+            stopper.start()
+            return
+        self._stop_now(wait, timeout)
+
+    def _stop_now(self, wait: bool, timeout: float) -> None:
+        try:
+            work_deadline = time.monotonic() + (timeout if wait else 0.0)
+            shutdown = Shutdown()
+            self._supervisor.tell(shutdown)
+            if wait:
+                try:
+                    shutdown.reply.result(timeout)
+                except TimeoutError:
+                    logger.warning(
+                        "runner %r: running work did not finish within %s s; abandoning it",
+                        self.id,
+                        timeout,
+                    )
+            self._runtime.shutdown(work_deadline)
+            self.clock.detach(self)
+            self.clock.release()
+        finally:
+            self._stop_done.set()
 
 
 class ProgramHandle:

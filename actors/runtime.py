@@ -68,6 +68,45 @@ def _next_urn() -> str:
 
 Handler = Callable[[Any, Any], Any]
 
+
+class _Here(threading.local):
+    """What the current thread is doing for us, if anything.
+
+    `runtime` and `ticket`: the runtime and job of user code this worker thread is running.
+    `label`: the user function running inside an actor's handler (`merge_fn`), for messages.
+    """
+
+    runtime: Runtime | None = None
+    ticket: RunTicket | None = None
+    label: str | None = None
+
+
+here = _Here()
+
+
+def call_user_code(label: str, function: Callable[..., Any], *args: Any) -> Any:
+    """Call `function(*args)`, known meanwhile as `label` (`"merge_fn of program 'x'"`), so a
+    runner call it makes can say where it came from."""
+    previous = here.label
+    here.label = label
+    try:
+        return function(*args)
+    finally:
+        here.label = previous
+
+
+def user_code_label() -> str | None:
+    """The user function this thread is inside (see `call_user_code`), or the job it runs."""
+    if here.label is not None:
+        return here.label
+    return None if here.ticket is None else here.ticket.label
+
+
+def inside_user_code_of(runtime: Runtime) -> RunTicket | None:
+    """The job of `runtime` this thread is running (a worker thread inside user code)."""
+    return here.ticket if here.runtime is runtime else None
+
+
 _STOP = pykka.messages._ActorStop()  # noqa: SLF001 - pykka's own stop message
 
 
@@ -98,24 +137,59 @@ def handles(message_class: type) -> Callable[[Handler], Handler]:
     return mark
 
 
-class Activity:
-    """A count of work in flight: queued messages, and runs of user code.
+class RunTicket:
+    """One job of user code handed to the worker threads, as the activity count sees it.
 
-    Every message put in one of our inboxes adds one and is done once handled; every run handed
-    to the worker pool adds one and is done after its result message is posted. When both
-    counts are zero nothing is left that could cause more work, except the clock.
+    A counted job is in flight from `Runtime.run_user_code` until it returns, or until it is
+    abandoned (its run timed out, or its spawn was killed): an abandoned job no longer holds up
+    `settle()` or `stop()`, and one that has not started yet never starts. Python cannot stop
+    the thread of one that has, which finishes on its own; `stop()` does not wait for it.
+
+    Args:
+        label: what the job is, for people (`"main_fn of program 'x' (run x#3)"`).
+        timed: the job has a timeout deadline on the clock that will abandon it if it hangs;
+            `ManualClock.advance` may move time on without it (see `Activity.mark_stuck`).
+        counted: `settle()` waits for it (event deliveries are not: they are off the
+            scheduling path).
+    """
+
+    __slots__ = ("counted", "ended", "label", "started", "stuck", "thread", "timed")
+
+    def __init__(self, label: str = "user code", *, timed: bool = False, counted: bool = True):
+        self.label = label
+        self.timed = timed
+        self.counted = counted
+        self.started = False
+        self.ended = False
+        self.stuck = False
+        self.thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = "ended" if self.ended else "stuck" if self.stuck else "in flight"
+        return f"<RunTicket {self.label} {state}>"
+
+
+class Activity:
+    """A count of work in flight: queued messages, runs of user code, retries in backoff.
+
+    Every message put in one of our inboxes adds one and is done once handled; every job of
+    user code handed to the worker threads is in flight until it returns or is abandoned
+    (`RunTicket`). When the counts are zero nothing is left that could cause more work, except
+    the clock.
     """
 
     def __init__(self) -> None:
-        # A plain lock for the counts (they change on every message) and two events that flip
-        # only when a count crosses zero, for the rare thread that waits.
+        # One lock for the counts (they change on every message); waiters are woken only when
+        # a count reaches zero and someone waits, so the hot path pays for neither.
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiters = 0
         self._messages = 0
         self._runs = 0
-        self._quiet = threading.Event()  # no message in flight
-        self._idle = threading.Event()  # no message and no run in flight
-        self._quiet.set()
-        self._idle.set()
+        self._stuck = 0
+        self._backoffs = 0
+        self._tickets: set[RunTicket] = set()
+        self._abandoned: dict[threading.Thread, RunTicket] = {}
 
     @property
     def count(self) -> int:
@@ -127,58 +201,142 @@ class Activity:
         """Runs of user code in flight now."""
         return self._runs
 
-    def _flip(self) -> None:
-        """Bring the events in line with the counts; called under the lock at a zero crossing."""
-        quiet = self._messages <= 0
-        idle = quiet and self._runs <= 0
-        if quiet != self._quiet.is_set():
-            self._quiet.set() if quiet else self._quiet.clear()
-        if idle != self._idle.is_set():
-            self._idle.set() if idle else self._idle.clear()
+    @property
+    def backoffs(self) -> int:
+        """Failed runs waiting for their retry's backoff to end."""
+        return self._backoffs
+
+    def _wake(self) -> None:
+        """Called under the lock when a count may have reached zero."""
+        if self._waiters:
+            self._changed.notify_all()
 
     def add(self, n: int = 1) -> None:
         """Count `n` more messages."""
         with self._lock:
             self._messages += n
-            if self._messages == n:
-                self._flip()
 
     def done(self, n: int = 1) -> None:
         """Count `n` messages handled."""
         with self._lock:
             self._messages -= n
-            if self._messages <= 0:
-                self._flip()
+            if self._messages <= 0 and self._waiters:
+                self._changed.notify_all()
 
     def run_started(self) -> None:
-        """Count a run handed to a worker thread."""
+        """Count a run handed to a worker thread (without a ticket)."""
         with self._lock:
             self._runs += 1
-            if self._runs == 1:
-                self._flip()
 
     def run_done(self) -> None:
-        """Count a run whose outcome has been posted."""
+        """Count a run (without a ticket) whose outcome has been posted."""
         with self._lock:
             self._runs -= 1
-            if self._runs <= 0:
-                self._flip()
+            self._wake()
 
-    def wait_idle(self, timeout: float | None, *, runs: bool = True) -> bool:
-        """Block until nothing is in flight (with `runs=False`: no message; runs may go on).
+    def issue(self, ticket: RunTicket) -> None:
+        """Count `ticket`'s job as in flight (if it is a counted one)."""
+        if ticket.counted:
+            with self._lock:
+                self._runs += 1
+                self._tickets.add(ticket)
+
+    def begin(self, ticket: RunTicket) -> bool:
+        """On the worker thread, before the job: `False` if it was abandoned meanwhile."""
+        with self._lock:
+            if ticket.ended:
+                return False
+            ticket.started = True
+            ticket.thread = threading.current_thread()
+            return True
+
+    def end(self, ticket: RunTicket) -> bool:
+        """The job returned: it is no longer in flight. Called on its worker thread. `False`
+        if it had been abandoned already (then it counts once, as abandoned)."""
+        with self._lock:
+            if self._abandoned.get(ticket.thread) is ticket:  # type: ignore[arg-type]
+                del self._abandoned[ticket.thread]  # type: ignore[arg-type]
+            return self._end(ticket)
+
+    def abandon(self, ticket: RunTicket) -> bool:
+        """Nobody waits for this job any more: not `settle()`, not `stop()`. If it has not
+        started it never will; if it has, its thread is left to finish on its own."""
+        with self._lock:
+            if ticket.started and not ticket.ended and ticket.thread is not None:
+                self._abandoned[ticket.thread] = ticket
+            return self._end(ticket)
+
+    def _end(self, ticket: RunTicket) -> bool:
+        if ticket.ended:
+            return False
+        ticket.ended = True
+        if not ticket.counted:
+            return True
+        self._runs -= 1
+        if ticket.stuck:
+            self._stuck -= 1
+        self._tickets.discard(ticket)
+        self._wake()
+        return True
+
+    def abandoned_threads(self) -> set[threading.Thread]:
+        """Worker threads still inside a job that was abandoned."""
+        with self._lock:
+            return set(self._abandoned)
+
+    def in_flight(self) -> list[RunTicket]:
+        """The jobs in flight now, oldest first as far as a set allows (for messages)."""
+        with self._lock:
+            return list(self._tickets)
+
+    def mark_stuck(self) -> int:
+        """Take every started, timed job still in flight as stuck: waits for runs no longer
+        wait for it (its timeout deadline will end it). Returns how many were marked."""
+        with self._lock:
+            marked = 0
+            for ticket in self._tickets:
+                if ticket.timed and ticket.started and not ticket.stuck:
+                    ticket.stuck = True
+                    self._stuck += 1
+                    marked += 1
+            if marked:
+                self._wake()
+            return marked
+
+    def backoff_started(self) -> None:
+        """Count a failed run that waits for its retry."""
+        with self._lock:
+            self._backoffs += 1
+
+    def backoff_ended(self) -> None:
+        """A retry's backoff ended (it runs now), or the retry was dropped or parked."""
+        with self._lock:
+            self._backoffs -= 1
+            self._wake()
+
+    def _busy(self, runs: bool, backoffs: bool) -> bool:
+        return (
+            self._messages > 0
+            or (runs and self._runs - self._stuck > 0)
+            or (backoffs and self._backoffs > 0)
+        )
+
+    def wait_idle(
+        self, timeout: float | None, *, runs: bool = True, backoffs: bool = False
+    ) -> bool:
+        """Block until nothing is in flight: no message, and (unless `runs=False`) no run
+        that is not stuck, and (with `backoffs=True`) no retry waiting for its backoff.
 
         Returns `False` if `timeout` passed first.
         """
-        event = self._idle if runs else self._quiet
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not event.wait(remaining):
-                return False
-            with self._lock:
-                if self._messages <= 0 and (not runs or self._runs <= 0):
-                    return True
-            # The event was set when we looked but work arrived since: wait again.
+        with self._lock:
+            if not self._busy(runs, backoffs):
+                return True
+            self._waiters += 1
+            try:
+                return self._changed.wait_for(lambda: not self._busy(runs, backoffs), timeout)
+            finally:
+                self._waiters -= 1
 
 
 class Actor(pykka.Actor):
@@ -374,7 +532,8 @@ class Runtime:
         self.subscribers = 0
         self._gate = threading.Lock()
         self._gate_running = 0
-        self._gate_waiting: list[tuple[int, float, int, Callable[[], None]]] = []
+        self._gate_waiting: list[tuple[int, float, int, Callable[[], None], RunTicket]] = []
+        self._gated: set[RunTicket] = set()  # jobs holding a place under max_concurrent
         self._gate_numbers = itertools.count()
         self.dispatcher = Dispatcher(f"actors-{name}", dispatcher_threads)
         self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
@@ -416,51 +575,78 @@ class Runtime:
         capped: bool = False,
         priority: int = 0,
         scheduled_at: float = 0.0,
-    ) -> None:
-        """Run `job` on a worker thread; it counts as activity until it returns.
+        ticket: RunTicket | None = None,
+    ) -> RunTicket:
+        """Run `job` on a worker thread; a counted job is activity until it returns or is
+        abandoned (`abandon`). Returns its ticket (`ticket`, or a new one).
 
         A `capped` job (a `main_fn` run) waits for a free place when `max_concurrent` runs are
         under way; waiting jobs start by `priority` (higher first), then `scheduled_at`.
         """
-        self.activity.run_started()
+        if ticket is None:
+            ticket = RunTicket()
+        self.activity.issue(ticket)
         if not capped or self.max_concurrent is None:
-            self._submit(job)
-            return
+            self._submit(job, ticket)
+            return ticket
         with self._gate:
             if self._gate_running < self.max_concurrent:
                 self._gate_running += 1
+                self._gated.add(ticket)
+                ticket_holds_place = True
             else:
-                entry = (-priority, scheduled_at, next(self._gate_numbers), job)
+                entry = (-priority, scheduled_at, next(self._gate_numbers), job, ticket)
                 heapq.heappush(self._gate_waiting, entry)
-                return
-        self._submit(job, gated=True)
+                ticket_holds_place = False
+        if ticket_holds_place:
+            self._submit(job, ticket)
+        return ticket
 
-    def _submit(self, job: Callable[[], None], *, gated: bool = False) -> None:
-        def counted() -> None:
+    def abandon(self, ticket: RunTicket) -> None:
+        """Stop waiting for a job: it no longer counts as activity nor holds a place under
+        `max_concurrent`; if it has not started it never will. Its thread, if it is inside
+        user code, finishes on its own and is not waited for by `shutdown`."""
+        self.activity.abandon(ticket)
+        self._release_place(ticket)
+
+    def _submit(self, job: Callable[[], None], ticket: RunTicket) -> None:
+        activity = self.activity
+
+        def run() -> None:
+            here.runtime, here.ticket = self, ticket
             try:
-                job()
+                if activity.begin(ticket):
+                    job()
             finally:
-                self.activity.run_done()
-                if gated:
-                    self._release_gate()
+                here.runtime = here.ticket = None
+                activity.end(ticket)
+                self._release_place(ticket)
 
         try:
-            self.workers.submit(counted)
+            self.workers.submit(run)
         except BaseException:
-            self.activity.run_done()
-            if gated:
-                self._release_gate()
+            activity.abandon(ticket)
+            self._release_place(ticket)
             raise
 
-    def _release_gate(self) -> None:
-        """A capped job ended: start the most urgent waiting one, or free its place."""
+    def _release_place(self, ticket: RunTicket) -> None:
+        """A capped job ended or was abandoned: start the most urgent waiting one, or free its
+        place. Nothing to do for a job that held no place (or has released it already)."""
+        if ticket not in self._gated:
+            return
         with self._gate:
+            if ticket not in self._gated:
+                return
+            self._gated.discard(ticket)
             if not self._gate_waiting:
                 self._gate_running -= 1
                 return
-            job = heapq.heappop(self._gate_waiting)[3]
-        with contextlib.suppress(RuntimeError):  # the pool shut down: the job is dropped
-            self._submit(job, gated=True)
+            _, _, _, job, waiting = heapq.heappop(self._gate_waiting)
+            self._gated.add(waiting)
+        try:
+            self._submit(job, waiting)
+        except RuntimeError:  # the pool shut down: the job is dropped
+            return
 
     def shutdown(self, work_deadline: float | None = None) -> None:
         """Stop every actor still alive, then the dispatcher and the worker threads.
@@ -480,10 +666,13 @@ class Runtime:
             logger.warning("%d actor(s) of runner %r did not stop in time", left, self.name)
         self.dispatcher.shutdown(max(0.1, actor_deadline - time.monotonic()))
         wait_for_work = 0.0 if work_deadline is None else work_deadline - time.monotonic()
-        stuck = self.workers.shutdown(max(0.05, wait_for_work))
+        stuck = self.workers.shutdown(
+            max(0.05, wait_for_work), abandoned=self.activity.abandoned_threads
+        )
         if stuck:
             logger.warning(
-                "%d worker thread(s) still running user code after stop; "
-                "they are daemon threads and will not keep the interpreter alive",
+                "%d worker thread(s) still running user code after stop (abandoned: a run "
+                "that timed out or whose spawn was killed, or work that outlived stop's "
+                "timeout); they are daemon threads and will not keep the interpreter alive",
                 len(stuck),
             )

@@ -14,10 +14,12 @@ resolved by `anchored(installed_at)`, so `next_fire` never needs to know the tim
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +45,11 @@ __all__ = [
     "manual",
     "on_success",
 ]
+
+
+#: The first window `Schedule.latest_fires` walks back from its end; it grows 16-fold until it
+#: holds enough fire times.
+_FIRST_WINDOW = timedelta(minutes=1)
 
 
 def format_duration(seconds: float) -> str:
@@ -102,6 +109,42 @@ class Schedule(ABC):
     @abstractmethod
     def describe(self) -> str:
         """The schedule in words, for status tables."""
+
+    def count_fires(self, after: datetime, until: datetime) -> int:
+        """How many fire times lie in (`after`, `until`]. Pure.
+
+        A timer woken late (a clock jump, a restart after downtime) counts the ticks it passed
+        over with this, however many; schedules with many fire times answer without walking
+        each one.
+        """
+        count, when = 0, after
+        while True:
+            following = self.next_fire(when)
+            if following is None or following > until:
+                return count
+            count, when = count + 1, following
+
+    def latest_fires(self, after: datetime, until: datetime, n: int) -> list[datetime]:
+        """The newest `n` fire times in (`after`, `until`], oldest first. Pure.
+
+        Walks windows that grow backwards from `until`, so it never walks the whole span.
+        """
+        if n <= 0 or until <= after:
+            return []
+        span = _FIRST_WINDOW
+        while True:
+            start = max(after, until - span)
+            found: deque[datetime] = deque(maxlen=n)
+            when: datetime | None = start
+            while True:
+                assert when is not None
+                when = self.next_fire(when)
+                if when is None or when > until:
+                    break
+                found.append(when)
+            if len(found) >= n or start == after:
+                return list(found)
+            span *= 16
 
 
 @attrs.frozen
@@ -178,6 +221,23 @@ class Every(Schedule):
 
     def describe(self) -> str:
         return f"every {format_duration(self.seconds)}"
+
+    def _grid_span(self, after: datetime, until: datetime) -> tuple[datetime, int, int]:
+        """The origin and the first and last grid index of the fire times in (after, until]."""
+        origin = self._origin(after)
+        limit = until if self.end is None else min(until, self.end)
+        first = 0 if after < origin else (after - origin) // self.interval + 1
+        last = -1 if limit < origin else (limit - origin) // self.interval
+        return origin, first, last
+
+    def count_fires(self, after: datetime, until: datetime) -> int:
+        _, first, last = self._grid_span(after, until)
+        return max(0, last - first + 1)
+
+    def latest_fires(self, after: datetime, until: datetime, n: int) -> list[datetime]:
+        origin, first, last = self._grid_span(after, until)
+        take = max(0, min(n, last - first + 1))
+        return [origin + index * self.interval for index in range(last - take + 1, last + 1)]
 
 
 def every(
@@ -612,6 +672,83 @@ class Cron(Schedule):
     def describe(self) -> str:
         return f"cron {self.expr} ({self.tz})"
 
+    def count_fires(self, after: datetime, until: datetime) -> int:
+        # Walk a little (the common case: a wake a few ticks late), then count day by day.
+        count, when = 0, _require_aware(after)
+        for _ in range(_CRON_WALK):
+            following = self.next_fire(when)
+            if following is None or following > until:
+                return count
+            count, when = count + 1, following
+        return count + self._count_by_days(when, _require_aware(until))
+
+    def _count_by_days(self, after: datetime, until: datetime) -> int:
+        """Fire times in (after, until], counted per local day from the fields' values: away
+        from a UTC offset change each matching wall time fires once; the hours around a
+        change (DST) are walked, fire by fire, under the DST rule."""
+        after, until = after.astimezone(UTC), until.astimezone(UTC)
+        if self.end is not None:
+            until = min(until, self.end.astimezone(UTC))
+        if self.start is not None:
+            after = max(after, self.start.astimezone(UTC) - _TICK)
+        if until <= after:
+            return 0
+        zone = self._zone
+        times = self._times_of_day()
+        count = 0
+        first_day, last_day = after.astimezone(zone).date(), until.astimezone(zone).date()
+        for day in self._matching_days(first_day, last_day):
+            day_start = _wall_instant(zone, datetime.combine(day, time()))
+            day_end = _wall_instant(zone, datetime.combine(day + timedelta(days=1), time()))
+            low, high = max(after, day_start - _TICK), min(until, day_end - _TICK)
+            if high <= low:
+                continue
+            opening = day_start.astimezone(zone).utcoffset()
+            closing = (day_end - _TICK).astimezone(zone).utcoffset()
+            assert opening is not None
+            assert closing is not None
+            if opening == closing:
+                count += _count_span(times, day, low, high, opening)
+                continue
+            change = _offset_change(zone, day_start, day_end, opening)
+            near_low, near_high = change - _NEAR_CHANGE, change + _NEAR_CHANGE
+            count += _count_span(times, day, low, min(high, near_low), opening)
+            count += self._walk_count(max(low, near_low), min(high, near_high))
+            count += _count_span(times, day, max(low, near_high), high, closing)
+        return count
+
+    def _walk_count(self, after: datetime, until: datetime) -> int:
+        count, when = 0, after
+        while True:
+            following = self.next_fire(when)
+            if following is None or following > until:
+                return count
+            count, when = count + 1, following.astimezone(UTC)
+
+    def _times_of_day(self) -> tuple[list[int], list[int], list[int]]:
+        """The hours, minutes and seconds the expression fires at, sorted."""
+        fields = self._spec.croniter_expr.split()
+        seconds = fields[5] if len(fields) == 6 else "0"
+        return (_values(fields[1], 23), _values(fields[0], 59), _values(seconds, 59))
+
+    def _matching_days(self, first: date, last: date) -> Iterator[date]:
+        """The days from `first` to `last` that match the day fields (month, day of month,
+        day of week), as croniter reads them."""
+        fields = self._spec.croniter_expr.split()
+        days = croniter(
+            f"0 0 {fields[2]} {fields[3]} {fields[4]}",
+            datetime.combine(first, time()) - _TICK,
+            day_or=self._spec.day_or,
+        )
+        while True:
+            try:
+                found: datetime = days.get_next(datetime)
+            except (CroniterError, OverflowError, ValueError):
+                return
+            if found.date() > last:
+                return
+            yield found.date()
+
     # The walk: croniter lists matching *wall* times (naive, so it does no DST arithmetic of
     # its own); each is turned into instants by the zone and the DST rule.
 
@@ -660,6 +797,75 @@ class Cron(Schedule):
             if wild:  # `after` is in the repeat of this fold: the second reading is next
                 return wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
             search = wall
+
+
+#: Fire times `Cron.count_fires` walks one by one before it counts day by day.
+_CRON_WALK = 64
+
+
+def _values(field: str, top: int) -> list[int]:
+    """The numbers of a canonical cron field (`*` or a comma list), sorted."""
+    return list(range(top + 1)) if field == "*" else sorted(int(v) for v in field.split(","))
+
+
+#: Around a UTC offset change, `Cron.count_fires` walks fire by fire this far either side.
+_NEAR_CHANGE = timedelta(hours=3)
+
+
+def _offset_change(zone: tzinfo, start: datetime, end: datetime, opening: timedelta) -> datetime:
+    """The instant (UTC) in [start, end) where `zone`'s UTC offset stops being `opening`."""
+    low, high = math.floor(start.timestamp()), math.ceil(end.timestamp())
+    while high - low > 1:  # tz database transitions fall on whole seconds
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == opening:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _count_span(
+    times: tuple[list[int], list[int], list[int]],
+    day: date,
+    low: datetime,
+    high: datetime,
+    offset: timedelta,
+) -> int:
+    """Fire times of `day` in (low, high] (UTC), where the zone's offset is `offset`
+    throughout, so that each matching wall time is exactly one instant."""
+    if high <= low:
+        return 0
+    first = _second_of_day(low + offset, day) + 1
+    last = _second_of_day(high + offset, day)
+    return _count_times(*times, first, last)
+
+
+def _second_of_day(wall: datetime, day: date) -> int:
+    """The whole second of `day` that (aware, offset-shifted, UTC) `wall` falls in, within
+    -1 .. 86399 (-1: before the day)."""
+    naive = wall.replace(tzinfo=None)
+    if naive.date() < day:
+        return -1
+    if naive.date() > day:
+        return 86399
+    return naive.hour * 3600 + naive.minute * 60 + naive.second
+
+
+def _count_times(
+    hours: list[int], minutes: list[int], seconds: list[int], first: int, last: int
+) -> int:
+    """How many times of day `h:m:s` (from the three lists) fall in seconds first..last."""
+    if first <= 0 and last >= 86399:
+        return len(hours) * len(minutes) * len(seconds)
+    count = 0
+    for hour in hours:
+        for minute in minutes:
+            base = hour * 3600 + minute * 60
+            if base + 59 < first or base > last:
+                continue
+            low, high = max(0, first - base), min(59, last - base)
+            count += bisect.bisect_right(seconds, high) - bisect.bisect_left(seconds, low)
+    return count
 
 
 def cron(

@@ -18,7 +18,7 @@ from rich.text import Text
 
 __all__ = ["MonitorInfo", "ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
 
-ProgramStatus = Literal["active", "paused", "finished", "failed"]
+ProgramStatus = Literal["active", "paused", "finished", "failed", "waiting"]
 SpawnStatus = Literal["idle", "running", "stopping", "stopped"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped", "missed"]
 MonitorMode = Literal["threshold", "target"]

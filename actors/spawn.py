@@ -44,6 +44,7 @@ class SpawnActor(Actor):
             capped=True,
             priority=message.priority,
             scheduled_at=message.scheduled_at.timestamp(),
+            ticket=message.ticket,
         )
 
     def died(self, error: BaseException | None) -> None:

@@ -46,6 +46,7 @@ from actors.messages import (
     Shutdown,
     Uninstall,
     Uninstalled,
+    UpstreamPresence,
     UpstreamSucceeded,
     WatchSuccess,
     gather,
@@ -139,6 +140,32 @@ class SupervisorActor(Actor):
             self.runtime.clock.now(),
         )
 
+    def _check_no_cycle(self, program_id: str, schedule: object) -> None:
+        """Refuse an `on_success` chain that leads back to `program_id` (it would tick itself
+        forever): `a` on success of `b` on success of `a`, or `a` on success of `a`."""
+        chain = [program_id]
+        while isinstance(schedule, OnSuccess):
+            upstream = schedule.upstream
+            chain.append(upstream)
+            if upstream == program_id:
+                path = " -> ".join(repr(step) for step in chain)
+                msg = (
+                    f"schedule on_success({schedule.upstream!r}) of program {program_id!r} makes "
+                    f"a cycle: {path} (each would tick the next forever)"
+                )
+                raise InvalidProgram(msg)
+            registration = self.registry.get(upstream)
+            if registration is None or upstream in chain[:-1]:
+                return
+            schedule = registration.program.schedule
+
+    def _waiting_for(self, program: Program) -> str | None:
+        """The upstream an `on_success` program waits for, if it is not installed."""
+        schedule = program.schedule
+        if isinstance(schedule, OnSuccess) and schedule.upstream not in self.registry:
+            return schedule.upstream
+        return None
+
     def _follow(self, program: Program) -> None:
         """Record an on_success program under its upstream, and tell the upstream to report."""
         if not isinstance(program.schedule, OnSuccess):
@@ -147,6 +174,21 @@ class SupervisorActor(Actor):
         self.dependents.setdefault(upstream, set()).add(program.id)
         if upstream in self.registry:
             self.tell(self.registry[upstream].program_ref, WatchSuccess(True))
+        else:
+            logger.warning(
+                "program %r runs on success of %r, which is not installed: it waits "
+                "(status 'waiting') until %r is installed",
+                program.id,
+                upstream,
+                upstream,
+            )
+
+    def _tell_dependents(self, upstream: str, *, installed: bool) -> None:
+        """The `on_success` programs of `upstream` wait for it, or stop waiting."""
+        for dependent in self.dependents.get(upstream, ()):
+            registration = self.registry.get(dependent)
+            if registration is not None:
+                self.tell(registration.program_ref, UpstreamPresence(installed))
 
     def _unfollow(self, program: Program) -> None:
         if not isinstance(program.schedule, OnSuccess):
@@ -164,6 +206,8 @@ class SupervisorActor(Actor):
         """Stop a program's timer at once and drain its ProgramActor."""
         self.publish(events.ProgramUninstalled, registration.program.id)
         self._unfollow(registration.program)
+        if not self.stopping:
+            self._tell_dependents(registration.program.id, installed=False)
         stop_actor(registration.timer_ref)
         drain = Drain(reply=reply) if reply is not None else Drain()
         if not self.tell(registration.program_ref, drain):
@@ -172,6 +216,7 @@ class SupervisorActor(Actor):
     @handles(Install)
     def _install(self, message: Install) -> None:
         program = message.program
+        self._check_no_cycle(program.id, program.schedule)
         if program.id in self.registry:
             if not message.replace:
                 msg = f"program {program.id!r} is already installed (use replace=True)"
@@ -187,10 +232,12 @@ class SupervisorActor(Actor):
             numbers,
             paused=self.paused,
             report_success=bool(self.dependents.get(program.id)),
+            waiting_for=self._waiting_for(program),
         )
         timer_ref = self._start_timer(program, program_ref)
         self.registry[program.id] = Registration(program, program_ref, timer_ref)
         self._follow(program)
+        self._tell_dependents(program.id, installed=True)
         self.publish(events.ProgramInstalled, program.id)
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
@@ -199,7 +246,11 @@ class SupervisorActor(Actor):
     def _uninstall(self, message: Uninstall) -> None:
         registration = self._lookup(message.program_id)
         del self.registry[message.program_id]
-        self._retire(registration, message.reply)
+        if message.wait_for_drain:
+            self._retire(registration, message.reply)
+        else:
+            self._retire(registration)
+            resolve(message.reply)
         logger.debug("uninstalled %r", message.program_id)
 
     @handles(ProgramDied)
@@ -217,6 +268,7 @@ class SupervisorActor(Actor):
                 RESTART_PERIOD,
             )
             self.publish(events.ProgramUninstalled, message.program_id)
+            self._tell_dependents(message.program_id, installed=False)
             return
         logger.warning("program %r died (%r); restarting it", message.program_id, message.error)
         program = registration.program
@@ -229,6 +281,7 @@ class SupervisorActor(Actor):
             self.spawn_numbers.setdefault(program.id, SpawnNumbers()),
             paused=self.paused,
             report_success=bool(self.dependents.get(program.id)),
+            waiting_for=self._waiting_for(program),
         )
         registration.timer_ref = self._start_timer(program, registration.program_ref)
 
@@ -252,6 +305,7 @@ class SupervisorActor(Actor):
     @handles(Reschedule)
     def _reschedule(self, message: Reschedule) -> None:
         registration = self._lookup(message.program_id)
+        self._check_no_cycle(message.program_id, message.schedule)
         self._unfollow(registration.program)
         stop_actor(registration.timer_ref)
         program = attrs.evolve(registration.program, schedule=message.schedule, interval=None)
@@ -262,6 +316,8 @@ class SupervisorActor(Actor):
         )
         registration.timer_ref = self._start_timer(program, registration.program_ref)
         self._follow(program)
+        waiting_for = self._waiting_for(program)
+        self.tell(registration.program_ref, UpstreamPresence(waiting_for is None))
 
     @handles(Pause)
     def _pause(self, message: Pause) -> None:

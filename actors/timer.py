@@ -22,13 +22,21 @@ from actors.program import Misfire
 from actors.runtime import Actor, Runtime, handles, post
 from actors.schedules import OnSuccess, Schedule
 
-__all__ = ["TimerActor"]
+__all__ = ["Due", "TimerActor"]
 
 logger = logging.getLogger("actors.timer")
 
-# A clock that jumps years over a one-second interval would otherwise make a timer walk
-# millions of fire times; past this many it stops counting and resumes from now.
-_CATCH_UP_LIMIT = 10_000
+_MICROSECOND = timedelta(microseconds=1)
+
+#: A tick delivered more than this long after its time (its jitter aside) is late, even alone.
+LATE_AFTER = timedelta(seconds=1)
+
+#: At most this many late ticks are replayed by `coalesce="all"` (the newest); the older ones
+#: are counted as missed, so a jump of years cannot flood a program with replays.
+REPLAY_LIMIT = 1_000
+
+#: How many of the missed ticks' times a Tick carries, for the program's history.
+MISSED_KEPT = 10
 
 
 class TimerActor(Actor):
@@ -54,7 +62,6 @@ class TimerActor(Actor):
         # Deadlines armed by an upstream's success (on_success), beside the schedule's own.
         self._upstream_fires: list[datetime] = []
         self._upstream_deadlines: list[Deadline] = []
-        self._jitter = timedelta(0)
 
     def on_start(self) -> None:
         self._arm(self.schedule.first_fire(self.installed_at))
@@ -72,11 +79,10 @@ class TimerActor(Actor):
         if fire_at is None:
             self._deadline = None
             return
-        wake_at = fire_at
-        if self.schedule.jitter:
-            wake_at += timedelta(seconds=random.uniform(0, self.schedule.jitter))
+        jitter = random.uniform(0, self.schedule.jitter) if self.schedule.jitter else 0.0
         self._deadline = self.runtime.clock.call_at(
-            wake_at, functools.partial(post, self.actor_ref, Wake(fire_at))
+            fire_at + timedelta(seconds=jitter),
+            functools.partial(post, self.actor_ref, Wake(fire_at, jitter)),
         )
 
     @handles(UpstreamSucceeded)
@@ -101,50 +107,114 @@ class TimerActor(Actor):
         if message.fire_at != self._next_fire:
             return  # a deadline from before a reschedule
         now = self.runtime.clock.now()
-        due = [message.fire_at]
-        following = self.schedule.next_fire(message.fire_at)
-        while following is not None and following <= now and len(due) < _CATCH_UP_LIMIT:
-            due.append(following)
-            following = self.schedule.next_fire(following)
+        first = message.fire_at
+        following = self.schedule.next_fire(first)
         if following is not None and following <= now:
             following = self.schedule.next_fire(now)
-        self._deliver(due, now, self._jitter, following)
+            due = Due(self.schedule, first, now, message.jitter, late_others=True)
+        else:
+            due = Due(self.schedule, first, now, message.jitter, late_others=False)
+        self._deliver(due, following)
         self._arm(following, announce=False)
 
-    def _deliver(
-        self, due: list[datetime], now: datetime, jitter: timedelta, next_at: datetime | None
-    ) -> None:
+    def _deliver(self, due: Due, next_at: datetime | None) -> None:
         """Apply the misfire policy to the due ticks and send what runs.
 
-        A tick's lateness counts from when it was meant to run: its fire time plus the jitter
-        the timer chose for it (only the tick just woken had one).
+        Ticks later than `grace` are missed. A tick is late when others are due with it, or
+        when it comes more than `LATE_AFTER` after its time (its jitter aside): of the late
+        ticks left, `"latest"` runs the newest, `"all"` replays each (up to `REPLAY_LIMIT`),
+        `"skip"` runs none. Everything that does not run is counted as missed.
         """
-        grace = self.misfire.grace
-        if grace is None and len(due) == 1:  # the common case: one tick, on time
-            self.tell(self.program_ref, Tick(due[0], next_at=next_at))
+        if not due.others and self.misfire.grace is None and not due.first_late:
+            # The common case: one tick, on time.
+            self.tell(self.program_ref, Tick(due.first, next_at=next_at))
             return
-
-        def too_late(index: int, scheduled_at: datetime) -> bool:
-            intended = scheduled_at + jitter if index == 0 else scheduled_at
-            return grace is not None and (now - intended).total_seconds() > grace
-
-        missed = [t for index, t in enumerate(due) if too_late(index, t)]
-        left = [t for t in due if t not in missed] if missed else due
-        if len(left) <= 1:
-            run, not_run = left, []  # on time, or the only one left: it runs
-        elif self.misfire.coalesce == "latest":
-            run, not_run = left[-1:], left[:-1]
-        elif self.misfire.coalesce == "all":
-            run, not_run = left, []
-        else:
-            run, not_run = [], left
-        missed_times = tuple(sorted(missed + not_run))
+        run = due.to_run(self.misfire)
+        missed = due.total - len(run)
+        latest = tuple(t for t in due.latest(MISSED_KEPT + len(run)) if t not in run)
+        latest = latest[-MISSED_KEPT:]
         if not run:
-            tick = Tick(due[-1], missed=missed_times, runs=False, next_at=next_at)
+            tick = Tick(
+                due.newest, missed=missed, missed_latest=latest, runs=False, next_at=next_at
+            )
             self.tell(self.program_ref, tick)
             return
         replay = len(run) > 1
         for index, scheduled_at in enumerate(run):
-            missed_here = missed_times if index == 0 else ()
-            tick = Tick(scheduled_at, missed=missed_here, replay=replay, next_at=next_at)
+            tick = Tick(
+                scheduled_at,
+                missed=missed if index == 0 else 0,
+                missed_latest=latest if index == 0 else (),
+                replay=replay,
+                next_at=next_at,
+            )
             self.tell(self.program_ref, tick)
+
+
+class Due:
+    """The fire times due at one wake of a timer: `first` (the one it woke for, `jitter`
+    seconds late on purpose) and every later one up to `now`, however many; counted, never
+    listed, so a clock that jumps a year over `every(1)` costs no more than one that jumps a
+    second."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        first: datetime,
+        now: datetime,
+        jitter: float,
+        *,
+        late_others: bool,
+    ) -> None:
+        self.schedule = schedule
+        self.first = first
+        self.now = now
+        self.first_lateness = now - (first + timedelta(seconds=jitter))
+        self.others = schedule.count_fires(first, now) if late_others else 0
+        self.total = 1 + self.others
+
+    @property
+    def first_late(self) -> bool:
+        """Whether the first tick came more than `LATE_AFTER` after its time."""
+        return self.first_lateness > LATE_AFTER
+
+    @property
+    def newest(self) -> datetime:
+        """The newest due fire time."""
+        if not self.others:
+            return self.first
+        return self.schedule.latest_fires(self.first, self.now, 1)[0]
+
+    def latest(self, n: int) -> list[datetime]:
+        """The newest `n` due fire times, oldest first."""
+        if n <= 0:
+            return []
+        others = self.schedule.latest_fires(self.first, self.now, n) if self.others else []
+        return ([self.first, *others])[-n:]
+
+    def to_run(self, misfire: Misfire) -> list[datetime]:
+        """The fire times that run under `misfire`, oldest first."""
+        grace = None if misfire.grace is None else timedelta(seconds=misfire.grace)
+        first_within = grace is None or self.first_lateness <= grace
+        if grace is None:
+            others_within = self.others
+        elif self.others:
+            # Fire times after `first` that are at most `grace` old: those at or after the cut.
+            cut = max(self.first, self.now - grace - _MICROSECOND)
+            others_within = self.schedule.count_fires(cut, self.now)
+        else:
+            others_within = 0
+        within = int(first_within) + others_within
+        if within == 0:
+            return []
+        if self.others == 0 and not self.first_late:
+            return [self.first]  # one tick, on time
+        if misfire.coalesce == "latest":
+            return [self.newest]
+        if misfire.coalesce == "skip":
+            return []
+        take = min(within, REPLAY_LIMIT)
+        replays = self.latest(take)
+        if not first_within and self.first in replays:
+            replays.remove(self.first)  # only when `take` reached back to it
+        return replays

@@ -123,8 +123,16 @@ class WorkerPool:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def shutdown(self, timeout: float = 1.0) -> list[threading.Thread]:
-        """Ask every worker to exit; return those still running user code after `timeout`."""
+    def shutdown(
+        self,
+        timeout: float = 1.0,
+        *,
+        abandoned: Callable[[], set[threading.Thread]] | None = None,
+    ) -> list[threading.Thread]:
+        """Ask every worker to exit; return those still running user code after `timeout`.
+
+        Threads in `abandoned()` (inside a job nobody waits for any more) are not waited for.
+        """
         with self._lock:
             self._closed = True
             threads = list(self._threads)
@@ -132,5 +140,7 @@ class WorkerPool:
             self._jobs.put(None)
         deadline = time.monotonic() + timeout
         for thread in threads:
+            if abandoned is not None and thread in abandoned():
+                continue
             thread.join(max(0.0, deadline - time.monotonic()))
         return [thread for thread in threads if thread.is_alive()]

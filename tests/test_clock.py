@@ -48,7 +48,7 @@ class FakeRunner:
         self.settled_at: list[datetime] = []
         self.timeouts: list[float] = []
 
-    def settle(self, timeout: float = 5.0) -> None:
+    def settle_at_deadline(self, timeout: float, stuck_after: float) -> None:
         self.settled_at.append(self.clock.now())
         self.timeouts.append(timeout)
 
@@ -250,7 +250,7 @@ class TestManualClockAdvance:
         """A runner that cannot settle makes advance raise its TimeoutError."""
 
         class Stuck:
-            def settle(self, timeout: float = 5.0) -> None:
+            def settle_at_deadline(self, timeout: float, stuck_after: float) -> None:
                 raise TimeoutError("did not settle")
 
         stuck = Stuck()

@@ -60,7 +60,7 @@ def test_filter_by_type(runner: Runner, clock: ManualClock) -> None:
 def test_skipped_missed_and_spawn_events(runner: Runner, clock: ManualClock) -> None:
     """Skipped and missed ticks, spawn stops and replacements are published."""
     seen: list[Event] = []
-    runner.subscribe(seen.append, RunSkipped, RunMissed, SpawnStopped, SpawnReplaced)
+    subscription = runner.subscribe(seen.append, RunSkipped, RunMissed, SpawnStopped, SpawnReplaced)
     runner.install(Program(id="p", interval=1, main_fn=noop))
     clock.advance(1)
     runner.pause("p")
@@ -70,6 +70,7 @@ def test_skipped_missed_and_spawn_events(runner: Runner, clock: ManualClock) -> 
     runner.unspawn("p")
     runner.kill_spawn("p", "p-1")
     runner.settle()
+    subscription.flush()
     kinds = [type(e).__name__ for e in seen]
     assert kinds == ["RunSkipped", "RunMissed", "SpawnStopped", "SpawnStopped"]
     assert [e.reason for e in seen if isinstance(e, SpawnStopped)] == ["unspawned", "killed"]
@@ -78,20 +79,22 @@ def test_skipped_missed_and_spawn_events(runner: Runner, clock: ManualClock) -> 
 def test_replacement_published(runner: Runner) -> None:
     """A killed spawn that min asks to replace publishes SpawnReplaced."""
     seen: list[Event] = []
-    runner.subscribe(seen.append, SpawnReplaced)
+    subscription = runner.subscribe(seen.append, SpawnReplaced)
     runner.install(Program(id="p", main_fn=noop, min=1))
     runner.kill_spawn("p", "p-1")
     runner.settle()
+    subscription.flush()
     assert [(e.spawn, e.replacement, e.reason) for e in seen] == [("p-1", "p-2", "killed")]  # type: ignore[attr-defined]
 
 
 def test_uninstall_published(runner: Runner) -> None:
     """Uninstalling publishes ProgramUninstalled."""
     seen: list[Event] = []
-    runner.subscribe(seen.append, ProgramUninstalled)
+    subscription = runner.subscribe(seen.append, ProgramUninstalled)
     runner.install(Program(id="p", main_fn=noop))
     runner.uninstall("p")
     runner.settle()
+    subscription.flush()
     assert [e.program for e in seen] == ["p"]
 
 
@@ -104,7 +107,7 @@ def test_slow_subscriber_never_delays_runs(runner: Runner, clock: ManualClock) -
         release.wait(10)
         got.append(event)
 
-    runner.subscribe(slow, RunSucceeded)
+    subscription = runner.subscribe(slow, RunSucceeded)
     runner.install(
         Program(
             id="p", min=1, main_fn=lambda a, t: 1, create_fn=lambda: 0, merge_fn=lambda s, r: s + r
@@ -116,6 +119,7 @@ def test_slow_subscriber_never_delays_runs(runner: Runner, clock: ManualClock) -
     assert got == []
     release.set()
     runner.settle()
+    subscription.flush()
     assert len(got) == 5
 
 
@@ -164,3 +168,38 @@ def test_bad_subscribe_arguments(runner: Runner) -> None:
         runner.subscribe("print")  # type: ignore[arg-type]
     with pytest.raises(InvalidProgram, match="event types"):
         runner.subscribe(print, "RunFailed")  # type: ignore[arg-type]
+
+
+def test_a_slow_subscriber_does_not_slow_advance(runner: Runner, clock: ManualClock) -> None:
+    """Events are off the scheduling path: advance() over a subscriber that blocks finishes
+    without waiting for it, and flush() is how a test waits for the subscriber."""
+    release = threading.Event()
+    got: list[Event] = []
+
+    def blocked(event: Event) -> None:
+        release.wait(10)
+        got.append(event)
+
+    subscription = runner.subscribe(blocked, RunSucceeded)
+    runner.install(Program(id="p", interval=1, min=1, main_fn=lambda a, t: 1))
+
+    clock.advance(5, settle_timeout=2)  # would time out if settling waited for the subscriber
+
+    assert runner.info("p").runs == 5
+    assert got == []
+    release.set()
+    subscription.flush()
+    assert len(got) == 5
+
+
+def test_flush_times_out_with_a_message(runner: Runner) -> None:
+    """flush() that runs out says how many events the subscriber still has to handle."""
+    release = threading.Event()
+    subscription = runner.subscribe(lambda event: release.wait(10), RunSucceeded)
+    runner.install(Program(id="p", main_fn=lambda a, t: 1))
+    runner.trigger("p")
+    try:
+        with pytest.raises(TimeoutError, match="1 event"):
+            subscription.flush(timeout=0.05)
+    finally:
+        release.set()

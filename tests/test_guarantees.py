@@ -16,6 +16,7 @@ from actors import (
     SchedulerError,
     SpawnNotFound,
 )
+from actors.messages import SpawnDied
 from tests.conftest import T0
 from tests.helpers import Gate
 
@@ -143,6 +144,60 @@ class TestTimeout:
         ]
 
 
+class TestTimeoutFreesWhatItHolds:
+    def test_stop_does_not_wait_for_a_timed_out_run(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """Once a hung run has timed out, its thread is abandoned: settle() returns and stop()
+        does not wait for it."""
+        gate = Gate()
+        runner.install(Program(id="p", main_fn=gate, timeout=0.5, min=1))
+        future = runner.trigger("p", wait=False)
+        gate.wait_started()
+        clock.jump(0.5)
+        with pytest.raises(TimeoutError):
+            future.result(timeout=5)
+        try:
+            runner.settle(timeout=5)  # the abandoned run is not waited for
+            stopping = threading.Thread(target=runner.stop, kwargs={"timeout": 30})
+            stopping.start()
+            stopping.join(5)
+            assert not stopping.is_alive(), "stop() waited for the abandoned run"
+        finally:
+            gate.open()
+
+    def test_max_concurrent_place_is_freed_by_a_timeout(self, clock: ManualClock) -> None:
+        """A timed-out run no longer holds its place under max_concurrent."""
+        with Runner(clock=clock, max_concurrent=1) as runner:
+            gate = Gate()
+            runner.install(Program(id="hung", main_fn=gate, timeout=1))
+            runner.install(Program(id="quick", main_fn=lambda a, t: "ran"))
+            runner.trigger("hung", wait=False)
+            gate.wait_started()
+            clock.jump(1)
+            try:
+                assert runner.trigger("quick", timeout=5) == "ran"
+            finally:
+                gate.open()
+
+    def test_advance_reaches_the_timeout_of_a_hung_run(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """A timeout falling inside ManualClock.advance fires during it, even though the run
+        never returns: advance(5) over timeout=2 times the run out at 00:00:03."""
+        gate = Gate()
+        runner.install(Program(id="p", main_fn=gate, interval=1, timeout=2, min=1))
+        try:
+            clock.advance(5)
+            history = runner.history("p")
+        finally:
+            gate.open()
+        timed_out = [r for r in history if isinstance(r.error, TimeoutError)]
+        assert timed_out, history
+        assert timed_out[-1].finished_at == T0 + timedelta(seconds=3)
+        assert timed_out[-1].spawn == "p-1"
+
+
 class TestKillSpawn:
     def test_kill_idle_spawn_is_replaced_where_min_asks(self, runner: Runner) -> None:
         """Killing a spawn below min starts a replacement; above min it is just gone."""
@@ -180,14 +235,40 @@ class TestKillSpawn:
     def test_restart_intensity_marks_the_program_failed(
         self, runner: Runner, clock: ManualClock
     ) -> None:
-        """More than 3 replacements within 5 s marks the program failed: no restart storm."""
+        """More than 3 replacements of dead spawns within 5 s marks the program failed: no
+        restart storm."""
         runner.install(Program(id="p", main_fn=lambda a, t: None, min=1))
         for n in range(1, 4):
-            runner.kill_spawn("p", f"p-{n}")
+            report_death(runner, "p", f"p-{n}")
         assert [s.id for s in runner.spawns("p")] == ["p-4"]
-        runner.kill_spawn("p", "p-4")
+        report_death(runner, "p", "p-4")
         info = runner.info("p")
         assert (info.status, info.spawns) == ("failed", 0)
+
+    def test_kills_do_not_count_towards_the_intensity(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """kill_spawn is a choice, not a death: any number of kills keep the pool at min."""
+        runner.install(Program(id="p", main_fn=lambda a, t: None, min=1))
+        for n in range(1, 9):
+            runner.kill_spawn("p", f"p-{n}")
+        info = runner.info("p")
+        assert (info.status, info.spawns) == ("active", 1)
+        assert [s.id for s in runner.spawns("p")] == ["p-9"]
+
+    def test_resume_brings_a_failed_program_back(self, runner: Runner, clock: ManualClock) -> None:
+        """resume(id) of a failed program forgets its restarts and starts min spawns again."""
+        runner.install(Program(id="p", main_fn=lambda a, t: 1, min=2, interval=1))
+        for n in range(1, 6):
+            report_death(runner, "p", f"p-{n}")
+        assert runner.info("p").status == "failed"
+
+        runner.resume("p")
+        clock.advance(1)
+
+        info = runner.info("p")
+        assert (info.status, info.spawns) == ("active", 2)
+        assert info.runs == 2  # both new spawns took the tick
 
     def test_restarts_spread_out_are_fine(self, runner: Runner, clock: ManualClock) -> None:
         """Replacements spread over more than the period never trip the intensity."""
@@ -197,6 +278,13 @@ class TestKillSpawn:
             clock.advance(2)
         assert runner.info("p").status == "active"
         assert [s.id for s in runner.spawns("p")] == ["p-8"]
+
+
+def report_death(runner: Runner, program_id: str, spawn_id: str) -> None:
+    """Tell a program that one of its spawns died (what a SpawnActor that fails reports)."""
+    registration = runner._supervisor.proxy().registry.get()[program_id]
+    registration.program_ref.tell(SpawnDied(spawn_id, RuntimeError("died")))
+    runner.settle()
 
 
 class TestConcurrencyCap:

@@ -63,7 +63,7 @@ class TestRequest:
         """A Tick runs, reports no missed ticks and is not a replay unless told."""
         tick = Tick(T0)
 
-        assert (tick.missed, tick.runs, tick.replay) == ((), True, False)
+        assert (tick.missed, tick.missed_latest, tick.runs, tick.replay) == (0, (), True, False)
 
 
 class TestResolve:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
 from actors import InvalidProgram, ManualClock, Program, Runner, SchedulerError
+from actors.messages import Drain, Tick
+from actors.pool import NOT_RUN_KEPT, ProgramActor, SpawnSlot
 from tests.conftest import T0
 from tests.helpers import Gate, eventually
 
@@ -212,3 +215,87 @@ def test_unspawn_only_idle_never_picks_a_busy_spawn(runner: Runner) -> None:
     assert again == []
     gate.open()
     runner.settle()
+
+
+class TestScaleAndOverload:
+    def test_unspawn_looks_at_the_pool_once(
+        self, runner: Runner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """unspawn(n) chooses its n spawns in one pass over the pool, not one pass each
+        (it was quadratic: 16,000 spawns took 12 s)."""
+        runner.install(Program(id="p", main_fn=noop))
+        runner.spawn("p", 500)
+        looks: list[int] = []
+        original = ProgramActor._pool
+
+        def counted(self: ProgramActor) -> list[SpawnSlot]:
+            looks.append(1)
+            return original(self)
+
+        monkeypatch.setattr(ProgramActor, "_pool", counted)
+        stopped = runner.unspawn("p", 500)
+
+        assert len(stopped) == 500
+        assert len(looks) <= 3
+
+    @pytest.mark.parametrize(
+        ("policy", "expected"),
+        [("last", ["p-4", "p-3"]), ("first", ["p-1", "p-2"]), ("idle", ["p-4", "p-3"])],
+    )
+    def test_unspawn_order_by_policy(
+        self, runner: Runner, policy: str, expected: list[str]
+    ) -> None:
+        """Several spawns at once are chosen in the order one-at-a-time calls would choose:
+        with p-1..p-3 busy and p-4 idle, "idle" takes p-4, then the newest busy one."""
+        gate = Gate()
+        runner.install(Program(id="p", main_fn=gate))
+        runner.spawn("p", 4)
+        for _ in range(3):  # a trigger takes the oldest idle spawn
+            runner.trigger("p", wait=False)
+        gate.wait_started(3)
+        try:
+            running = {s.id for s in runner.spawns("p") if s.status == "running"}
+            assert running == {"p-1", "p-2", "p-3"}
+            assert runner.unspawn("p", 2, policy=policy) == expected
+        finally:
+            gate.open()
+
+    def test_many_spawns_unspawn_and_stop_leave_no_thread(self, clock: ManualClock) -> None:
+        """20,000 spawns start, stop and the runner stops with every thread gone."""
+        runner = Runner(clock=clock)
+        runner.install(Program(id="p", main_fn=noop))
+        runner.spawn("p", 20_000)
+        assert len(runner.unspawn("p", 19_000)) == 19_000
+        runner.stop()
+        assert runner._runtime.actor_count() == 0
+        assert not any(t.is_alive() for t in runner._runtime.dispatcher.threads)
+
+    def test_dropped_ticks_are_counted_not_stored(self, runner: Runner, clock: ManualClock) -> None:
+        """Skipped and missed ticks are counted; only the newest few are kept as records, so
+        overload does not grow memory. The history holds the runs."""
+        runner.install(Program(id="idle", interval=1, main_fn=noop))  # no spawn: all skipped
+        runner.install(Program(id="busy", interval=1, min=1, main_fn=noop))
+        clock.advance(500)
+
+        idle = runner.info("idle")
+        assert idle.skipped == 500
+        records = runner.history("idle", limit=10_000)
+        assert len(records) == NOT_RUN_KEPT
+        assert records[0].scheduled_at == T0 + timedelta(seconds=500)
+        assert len(runner.history("busy", limit=10_000)) == 500
+
+
+def test_no_false_no_spawns_warning_while_stopping(
+    runner: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tick that reaches a min=1 program after it has drained (stopping under load) is
+    dropped quietly: no "has no spawns" warning."""
+    runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
+    program_ref = runner._supervisor.proxy().registry.get()["p"].program_ref
+    with caplog.at_level(logging.WARNING, logger="actors"):
+        drain = Drain()
+        program_ref.tell(drain)
+        program_ref.tell(Tick(T0))  # queued behind the drain, before the actor stops
+        drain.reply.result(5)
+        runner.settle()
+    assert "has no spawns" not in caplog.text

@@ -11,12 +11,14 @@ from concurrent.futures import Future
 import pytest
 
 from actors import (
+    DeadlockError,
     InvalidProgram,
     ManualClock,
     Program,
     ProgramExists,
     ProgramHandle,
     ProgramNotFound,
+    Retry,
     Runner,
     RunnerStopped,
     SchedulerError,
@@ -476,3 +478,207 @@ def test_timeline_draws_each_spawn(runner: Runner, clock: ManualClock) -> None:
     assert "w-2" in text
     assert "█" in text
     assert repr(runner["w"].timeline(width=30)) == text
+
+
+class TestCallsThatWouldWaitOnThemselves:
+    """A call that would wait on the runner from inside the runner fails at once, or works."""
+
+    @pytest.mark.parametrize(
+        ("call", "named"),
+        [
+            (lambda r: r.get_state("other"), "runner.get_state('other')"),
+            (lambda r: r.spawn("other"), "runner.spawn('other')"),
+            (lambda r: r.trigger("other"), "runner.trigger('other')"),
+            (lambda r: r.status(), "runner.status()"),
+            (lambda r: r.settle(), "runner.settle()"),
+        ],
+    )
+    def test_from_merge_fn_fails_at_once_naming_program_and_function(
+        self, runner: Runner, call: object, named: str
+    ) -> None:
+        """A merge_fn that calls the runner gets a DeadlockError at once, naming the call, the
+        program and merge_fn; the run fails and the runner answers everything else."""
+        errors: list[BaseException] = []
+
+        def merge(state: object, result: object) -> object:
+            try:
+                call(runner)  # type: ignore[operator]
+            except DeadlockError as error:
+                errors.append(error)
+                raise
+            return state
+
+        runner.install(Program(id="other", main_fn=noop))
+        runner.install(Program(id="p", main_fn=noop, merge_fn=merge))
+
+        with pytest.raises(DeadlockError):
+            runner.trigger("p", timeout=5)
+
+        assert named in str(errors[0])
+        assert "merge_fn of program 'p'" in str(errors[0])
+        assert runner.info("p").failed == 1
+        assert runner.status().running  # nothing stalled
+
+    def test_trigger_without_waiting_works_from_merge_fn(self, runner: Runner) -> None:
+        """trigger(..., wait=False) waits for nothing, so merge_fn may use it to chain."""
+        futures: list[Future[object]] = []
+
+        def merge(state: object, result: object) -> object:
+            futures.append(runner.trigger("next", wait=False))
+            return state
+
+        runner.install(Program(id="next", main_fn=lambda a, t: "ran"))
+        runner.install(Program(id="p", main_fn=noop, merge_fn=merge))
+        runner.trigger("p", timeout=5)
+
+        assert futures[0].result(5) == "ran"
+
+    def test_uninstall_itself_from_main_fn(self, runner: Runner) -> None:
+        """main_fn may uninstall its own program: the call returns at once, the program is
+        forgotten, and the run that made it still finishes and answers its trigger."""
+
+        def main(args: object, timestamp: object) -> str:
+            runner.uninstall("p")
+            return "done"
+
+        runner.install(Program(id="p", main_fn=main))
+
+        assert runner.trigger("p", timeout=5) == "done"
+        runner.settle()
+        with pytest.raises(ProgramNotFound):
+            runner.info("p")
+
+    def test_stop_from_main_fn(self, clock: ManualClock) -> None:
+        """main_fn may stop its runner: stop() returns at once, the run finishes, and the
+        runner stops with no thread left (a later stop() waits for it)."""
+        runner = Runner(clock=clock)
+        returned: list[bool] = []
+
+        def main(args: object, timestamp: object) -> str:
+            runner.stop()
+            returned.append(True)
+            return "finished"
+
+        runner.install(Program(id="p", main_fn=main))
+        future = runner.trigger("p", wait=False)
+
+        assert future.result(5) == "finished"
+        assert returned == [True]
+        runner.stop()  # waits for the stop already under way
+        assert runner.stopped
+        assert runner._runtime.actor_count() == 0
+
+    def test_settle_from_main_fn_fails_at_once(self, runner: Runner) -> None:
+        """settle() from inside a run would wait for that run: DeadlockError, naming it."""
+        errors: list[BaseException] = []
+
+        def main(args: object, timestamp: object) -> None:
+            try:
+                runner.settle(timeout=30)
+            except DeadlockError as error:
+                errors.append(error)
+
+        runner.install(Program(id="p", main_fn=main))
+        runner.trigger("p", timeout=5)
+
+        assert "main_fn of program 'p'" in str(errors[0])
+
+    def test_other_calls_from_main_fn_work(self, runner: Runner) -> None:
+        """main_fn runs on a worker thread, not an actor: calls that answer work from it."""
+
+        def main(args: object, timestamp: object) -> object:
+            runner.spawn("other")
+            return runner.get_state("other"), runner.trigger("other", timeout=5)
+
+        runner.install(Program(id="other", main_fn=lambda a, t: 7, create_fn=lambda: "s"))
+        runner.install(Program(id="p", main_fn=main))
+
+        assert runner.trigger("p", timeout=5) == ("s", 7)
+
+
+class TestTimeoutErrorsSayWhat:
+    def test_trigger_timeout_names_the_call_and_the_wait(self, runner: Runner) -> None:
+        """trigger(timeout=...) that runs out says which trigger, how long, and that the run
+        goes on."""
+        gate = Gate()
+        runner.install(Program(id="slow", main_fn=gate))
+        try:
+            with pytest.raises(TimeoutError, match=r"runner.trigger\('slow'\) waited 0.05 s"):
+                runner.trigger("slow", timeout=0.05)
+        finally:
+            gate.open()
+
+    def test_settle_timeout_names_what_is_in_flight(self, runner: Runner) -> None:
+        """settle() that runs out names the runs still inside user code."""
+        gate = Gate()
+        runner.install(Program(id="slow", main_fn=gate))
+        runner.trigger("slow", wait=False)
+        gate.wait_started()
+        try:
+            with pytest.raises(TimeoutError) as raised:
+                runner.settle(timeout=0.05)
+        finally:
+            gate.open()
+        assert "did not settle within 0.05 s" in str(raised.value)
+        assert "main_fn of program 'slow' (run slow#1)" in str(raised.value)
+
+    def test_call_timeout_names_the_call(self, runner: Runner) -> None:
+        """A call that gets no answer in time says which call and how long it waited."""
+        future: Future[object] = Future()
+        with pytest.raises(TimeoutError, match=r"runner.get_state\('p'\) got no answer within"):
+            runner._wait(future, "runner.get_state('p')", 0.01)
+
+    def test_a_run_that_timed_out_still_raises_its_own_error(self, runner: Runner) -> None:
+        """The TimeoutError of a run (its program's timeout) reaches trigger unchanged."""
+
+        def main(args: object, timestamp: object) -> None:
+            raise TimeoutError("from main_fn")
+
+        runner.install(Program(id="p", main_fn=main))
+        with pytest.raises(TimeoutError, match="from main_fn"):
+            runner.trigger("p", timeout=5)
+
+
+class TestSettleAndRetries:
+    def test_settle_waits_for_a_retry_in_its_backoff_on_a_real_clock(self) -> None:
+        """On a SystemClock, settle() waits for a retry's backoff and the retry's run."""
+        tries: list[int] = []
+
+        def flaky(args: object, timestamp: object) -> str:
+            tries.append(1)
+            if len(tries) == 1:
+                raise ValueError("first try fails")
+            return "ok"
+
+        with Runner() as runner:
+            runner.install(Program(id="p", main_fn=flaky, retry=Retry(attempts=2, backoff=0.2)))
+            runner.trigger("p", wait=False)
+            runner.settle(timeout=5)
+            info = runner.info("p")
+
+        assert (len(tries), info.runs, info.succeeded) == (2, 1, 1)
+
+    def test_paused_program_retries_wait_for_resume(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """A retry that comes due while its program is paused waits; resume runs it."""
+        tries: list[int] = []
+
+        def flaky(args: object, timestamp: object) -> str:
+            tries.append(1)
+            if len(tries) == 1:
+                raise ValueError("first try fails")
+            return "ok"
+
+        runner.install(Program(id="p", main_fn=flaky, retry=Retry(attempts=2, backoff=1)))
+        future = runner.trigger("p", wait=False)
+        runner.settle()
+        runner.pause("p")
+        clock.advance(5)
+        assert len(tries) == 1  # due, but paused
+
+        runner.resume("p")
+        runner.settle()
+
+        assert future.result(5) == "ok"
+        assert len(tries) == 2

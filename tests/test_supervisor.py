@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
 
-from actors import ManualClock, Program, Runner
+from actors import InvalidProgram, ManualClock, Program, Runner, on_success
 from tests.helpers import Gate
 
 
@@ -158,3 +159,44 @@ def test_a_program_actor_that_dies_is_restarted_with_its_state(
     runner.install(Program(id="doomed", main_fn=lambda a, t: None), replace=False)
     runner.settle()
     assert "doomed" not in [info.id for info in runner.programs()]
+
+
+class TestOnSuccessEdges:
+    def test_on_success_of_itself_is_refused(self, runner: Runner) -> None:
+        """A program that runs on success of itself would tick itself forever: refused."""
+        with pytest.raises(InvalidProgram, match=r"cycle: 'a' -> 'a'"):
+            runner.install(Program(id="a", schedule=on_success("a"), main_fn=noop))
+        assert runner.programs() == []
+
+    def test_a_longer_cycle_is_refused(self, runner: Runner) -> None:
+        """a on success of b, b on success of c, c on success of a: the last one is refused."""
+        runner.install(Program(id="a", schedule=on_success("b"), main_fn=noop))
+        runner.install(Program(id="b", schedule=on_success("c"), main_fn=noop))
+        with pytest.raises(InvalidProgram, match=r"'c' -> 'a' -> 'b' -> 'c'"):
+            runner.install(Program(id="c", schedule=on_success("a"), main_fn=noop))
+
+    def test_reschedule_into_a_cycle_is_refused(self, runner: Runner) -> None:
+        """reschedule cannot close a cycle either; the old schedule stays."""
+        runner.install(Program(id="a", interval=1, main_fn=noop))
+        runner.install(Program(id="b", schedule=on_success("a"), main_fn=noop))
+        with pytest.raises(InvalidProgram, match="cycle"):
+            runner.reschedule("a", on_success("b"))
+        assert runner.info("a").schedule == "every 1s"
+
+    def test_unknown_upstream_waits_visibly(
+        self, runner: Runner, clock: ManualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """on_success of a program not installed installs, shows status 'waiting' and logs
+        why; installing the upstream makes it active and ticking."""
+        with caplog.at_level(logging.WARNING, logger="actors"):
+            runner.install(Program(id="b", schedule=on_success("a"), main_fn=noop, min=1))
+        assert runner.info("b").status == "waiting"
+        assert "'a', which is not installed" in caplog.text
+
+        runner.install(Program(id="a", interval=1, main_fn=noop, min=1))
+        clock.advance(1)
+
+        info = runner.info("b")
+        assert (info.status, info.runs) == ("active", 1)
+        runner.uninstall("a")
+        assert runner.info("b").status == "waiting"

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from actors import ManualClock, Misfire, Program, Runner, every
+from actors.timer import REPLAY_LIMIT
 from tests.conftest import T0
 
 
@@ -148,6 +149,118 @@ class TestMisfire:
         runner.settle()
         assert log == []
         assert runner.info("p").missed == 1
+
+
+class TestMisfireRulesStatedExactly:
+    def test_jitter_within_grace_runs(self, runner: Runner, clock: ManualClock) -> None:
+        """A tick's jitter is not lateness: every(10, jitter=5) with grace=1 runs each tick."""
+        log: list[object] = []
+        runner.install(
+            Program(
+                id="p",
+                schedule=every(10, jitter=5),
+                min=1,
+                misfire=Misfire(grace=1),
+                main_fn=recorder(log),
+            )
+        )
+        clock.advance(35)
+        assert stamps(log) == [10, 20, 30]
+        assert runner.info("p").missed == 0
+
+    def test_jump_past_ten_thousand_ticks_runs_the_newest(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """However many ticks a jump passes over, the newest runs and the rest are counted:
+        every(1) then jump(20000) runs the tick at 20000 and misses 19,999."""
+        log: list[object] = []
+        runner.install(Program(id="p", interval=1, min=1, main_fn=recorder(log)))
+        clock.jump(20_000)
+        runner.settle()
+        assert stamps(log) == [20_000]
+        assert runner.info("p").missed == 19_999
+        assert runner.info("p").next_run == T0 + timedelta(seconds=20_001)
+
+    def test_long_jump_with_grace_runs_the_newest(self, runner: Runner, clock: ManualClock) -> None:
+        """every(10), jump(200000), grace=60: the tick at 200000 is on time and runs."""
+        log: list[object] = []
+        runner.install(
+            Program(id="p", interval=10, min=1, misfire=Misfire(grace=60), main_fn=recorder(log))
+        )
+        clock.jump(200_000)
+        runner.settle()
+        assert stamps(log) == [200_000]
+        assert runner.info("p").missed == 19_999
+
+    def test_a_jump_of_a_year_counts_every_missed_tick(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """A jump of a year over every(1) counts 31,535,999 missed ticks and runs one, at once
+        (counted, not walked), keeping only the newest few as records."""
+        log: list[object] = []
+        runner.install(Program(id="p", interval=1, min=1, main_fn=recorder(log)))
+        year = 365 * 86400
+        clock.jump(year)
+        runner.settle()
+        assert stamps(log) == [year]
+        assert runner.info("p").missed == year - 1
+        missed = [r for r in runner.history("p", limit=100) if r.status == "missed"]
+        assert len(missed) == 10
+        assert missed[0].scheduled_at == T0 + timedelta(seconds=year - 1)
+
+    def test_skip_runs_not_even_a_single_late_tick(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """coalesce="skip": a lone tick delivered more than 1 s late does not run."""
+        log: list[object] = []
+        runner.install(
+            Program(
+                id="p",
+                interval=10,
+                min=1,
+                misfire=Misfire(coalesce="skip"),
+                main_fn=recorder(log),
+            )
+        )
+        clock.jump(15)  # the tick at 10 comes 5 s late
+        runner.settle()
+        assert log == []
+        assert runner.info("p").missed == 1
+
+    def test_skip_runs_a_tick_that_is_on_time(self, runner: Runner, clock: ManualClock) -> None:
+        """coalesce="skip" still runs ticks that come on time (within 1 s)."""
+        log: list[object] = []
+        runner.install(
+            Program(
+                id="p",
+                interval=10,
+                min=1,
+                misfire=Misfire(coalesce="skip"),
+                main_fn=recorder(log),
+            )
+        )
+        clock.advance(10)
+        clock.jump(10.5)  # half a second late: still on time
+        runner.settle()
+        assert stamps(log) == [10, 20]
+
+    def test_all_replays_are_capped(self, runner: Runner, clock: ManualClock) -> None:
+        """coalesce="all" replays at most REPLAY_LIMIT ticks, the newest; the older are missed."""
+        log: list[object] = []
+        runner.install(
+            Program(
+                id="p",
+                interval=1,
+                min=1,
+                misfire=Misfire(coalesce="all"),
+                main_fn=recorder(log),
+            )
+        )
+        clock.jump(REPLAY_LIMIT + 500)
+        runner.settle(timeout=30)
+        assert len(log) == REPLAY_LIMIT
+        assert stamps(log)[0] == 501
+        assert runner.info("p").missed == 500
 
 
 class TestScheduleKinds:
