@@ -383,7 +383,9 @@ class _CronSpec:
 
     croniter_expr: str  # explicit numbers only: croniter's quirks never see the user's text
     day_or: bool  # Vixie cron: day-of-month OR day-of-week, unless either starts with `*`
-    wild_hour: bool  # the hour field is `*` or a step of it: it follows real time across DST
+    # The minute or the hour field starts with `*` (`*`, `*/15`): Debian cron's "wildcard" job,
+    # which follows real time across a DST change instead of keeping a fixed time of day.
+    wildcard: bool
 
 
 class _CronParser:
@@ -428,7 +430,7 @@ class _CronParser:
         spec = _CronSpec(
             croniter_expr=" ".join(parts),
             day_or=not (dom_star or dow_star),
-            wild_hour=fields[1].startswith("*"),
+            wildcard=fields[0].startswith("*") or fields[1].startswith("*"),
         )
         try:  # what croniter still refuses after our checks, it refuses here, not at run time
             croniter(spec.croniter_expr, datetime(2000, 1, 1), day_or=spec.day_or).get_next(
@@ -574,11 +576,13 @@ class Cron(Schedule):
     Fire times come back as aware datetimes carrying the zone's UTC offset at that instant
     (`2026-03-29T03:00:00+02:00`): they read as local time and compare as instants.
 
-    Daylight saving follows Debian's cron: when the hour field is fixed (`3`, `1-5`, `2,14`),
-    a wall time repeated by a fall-back fires once, at its first occurrence, and wall times
-    swallowed by a spring-forward gap fire once, at the end of the gap. When the hour field is
-    `*` or a step (`*/2`), the expression follows real time: every repeated wall time fires, and
-    wall times that never happen do not.
+    Daylight saving follows Debian's cron. An expression is *fixed-time* when neither its minute
+    nor its hour field starts with `*` (`30 2 * * *`, `0-45/15 2 * * *`, `0 1-5 * * *`): a wall
+    time repeated by a fall-back fires once, at its first occurrence, and wall times swallowed
+    by a spring-forward gap fire once, at the end of the gap. Otherwise (`0 * * * *`,
+    `*/15 2 * * *`, `* 2 * * *`) it is a *wildcard* expression and follows real time: every
+    repeated wall time fires, and wall times that never happen do not. The seconds field of a
+    six-field expression plays no part in this.
     """
 
     expr: str = attrs.field(converter=_normalise_expr)
@@ -626,7 +630,7 @@ class Cron(Schedule):
 
     def _next_instant(self, after: datetime) -> datetime | None:
         """The first fire instant (UTC) strictly after `after` (UTC)."""
-        zone, wild = self._zone, self._spec.wild_hour
+        zone, wild = self._zone, self._spec.wildcard
         local = after.astimezone(zone)
         search = local.replace(tzinfo=None, fold=0)
         repeat: tuple[datetime, datetime] | None = None  # a fold's wall times still to repeat
@@ -635,7 +639,7 @@ class Cron(Schedule):
             change = _transition(zone, search, before, later).replace(tzinfo=None)
             fold_start, fold_end = change + later, change + before
             if local.fold == 1 and not wild:
-                search = max(search, fold_end - _TICK)  # a fixed hour never fires twice
+                search = max(search, fold_end - _TICK)  # a fixed time never fires twice
             elif local.fold == 0 and wild:
                 repeat = (fold_start, fold_end)  # its wall times come round once more
         while True:
@@ -671,6 +675,12 @@ def cron(
     end: datetime | None = None,
 ) -> Cron:
     """A cron schedule: `cron("0 3 * * *", tz="Europe/Berlin")`, `cron("@hourly")`.
+
+    On a daylight-saving day it follows Debian's cron (see `Cron`): an expression whose minute
+    and hour fields both start with something other than `*` keeps its time of day (once on a
+    fall-back day, at the end of a spring-forward gap); one whose minute or hour starts with `*`
+    follows real time (`*/15 2 * * *` in Europe/Berlin fires none on the spring-forward day and
+    eight on the fall-back day).
 
     Args:
         expr: 5 fields `minute hour day-of-month month day-of-week`, or 6 with a SIXTH field for
