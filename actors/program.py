@@ -156,6 +156,8 @@ def _interval(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     if not _is_number(seconds) or seconds <= 0:
         _fail(attribute, value, "a number of seconds > 0 or a timedelta")
+    if seconds < 1e-6:  # a timedelta holds whole microseconds: every() would refuse it
+        _fail(attribute, value, "at least 1 microsecond")
 
 
 @attrs.frozen

@@ -180,6 +180,9 @@ class Every(Schedule):
         return f"every {format_duration(self.seconds)}"
 
 
+_MICROSECOND = 1e-6  # seconds: the finest interval a timedelta holds
+
+
 def every(
     seconds: float | timedelta | None = None,
     *,
@@ -204,9 +207,13 @@ def every(
         delay: when the first tick comes after `start` (default: one interval; `0` = at once).
 
     Raises:
-        InvalidSchedule: a non-positive interval, a negative delay or jitter, a naive datetime.
+        InvalidSchedule: an interval that is not positive, has a negative part or is under a
+            microsecond (the message gives the values as written); a negative delay or
+            jitter; a naive datetime.
     """
     total = 0.0
+    given: list[str] = []  # the parts as the caller wrote them, for messages
+    negative = False
     for name, value, size in (
         ("seconds", 0 if seconds is None else seconds, 1),
         ("minutes", minutes, 60),
@@ -214,12 +221,22 @@ def every(
         ("days", days, 86400),
     ):
         part = _seconds(name, value)
-        if part < 0:
-            msg = f"{name} must be >= 0, got {value!r}"
-            raise InvalidSchedule(msg)
+        if (name == "seconds" and seconds is not None) or part != 0:
+            given.append(f"{name}={value!r}")
+        negative = negative or part < 0
         total += part * size
+    got = ", ".join(given) or "seconds=None"
+    # One wording for zero and negative intervals: both are "not a positive interval".
     if total <= 0:
-        msg = f"interval must be > 0 seconds, got seconds={seconds!r}"
+        msg = f"every: interval must be > 0 seconds, got {got}"
+        raise InvalidSchedule(msg)
+    if negative:
+        msg = f"every: no part of the interval may be negative, got {got}"
+        raise InvalidSchedule(msg)
+    # timedelta keeps whole microseconds: anything finer would round to another interval, or
+    # to none at all (1e-09 s would become 0).
+    if total < _MICROSECOND:
+        msg = f"every: interval must be at least 1 microsecond, got {got}"
         raise InvalidSchedule(msg)
     first_delay = None if delay is None else timedelta(seconds=_seconds("delay", delay))
     return Every(

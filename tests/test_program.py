@@ -89,6 +89,11 @@ class TestValidation:
         with raises_naming(InvalidProgram, "interval", repr(bad)):
             make(interval=bad)
 
+    def test_interval_below_a_microsecond(self) -> None:
+        """interval=1e-9 is an InvalidProgram naming interval and the value as written."""
+        with raises_naming(InvalidProgram, "interval must be at least 1 microsecond, got 1e-09"):
+            make(interval=1e-9)
+
     @pytest.mark.parametrize("bad", [60, "every 60", every, lambda now: now])
     def test_non_schedule_schedule(self, bad: Any) -> None:
         """schedule must be a Schedule instance, not a number, text or factory."""

@@ -298,9 +298,10 @@ class TestValidation:
             ({"seconds": 0}, ["interval", "> 0"]),
             ({}, ["interval", "> 0"]),
             ({"seconds": timedelta(0)}, ["interval", "> 0"]),
-            ({"seconds": -1}, ["seconds", ">= 0", "-1"]),
-            ({"seconds": timedelta(seconds=-5)}, ["seconds", ">= 0"]),
-            ({"minutes": -1}, ["minutes", ">= 0", "-1"]),
+            ({"seconds": -1}, ["interval", "> 0", "seconds=-1"]),
+            ({"seconds": timedelta(seconds=-5)}, ["interval", "> 0", "seconds=datetime"]),
+            ({"minutes": -1}, ["interval", "> 0", "minutes=-1"]),
+            ({"seconds": 120, "minutes": -1}, ["negative", "seconds=120, minutes=-1"]),
             ({"hours": -0.5}, ["hours", "-0.5"]),
             ({"days": -2}, ["days", "-2"]),
             ({"seconds": float("nan")}, ["seconds", "finite", "nan"]),
@@ -343,6 +344,41 @@ class TestValidation:
         """InvalidSchedule is a ValueError for callers that only know builtins."""
         with pytest.raises(ValueError, match="interval"):
             every(0)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"seconds": 0}, "every: interval must be > 0 seconds, got seconds=0"),
+            ({"seconds": -1}, "every: interval must be > 0 seconds, got seconds=-1"),
+            ({"seconds": -0.5}, "every: interval must be > 0 seconds, got seconds=-0.5"),
+            ({"minutes": -1}, "every: interval must be > 0 seconds, got minutes=-1"),
+        ],
+    )
+    def test_zero_and_negative_are_worded_alike(self, kwargs: dict[str, Any], message: str) -> None:
+        """every(0) and every(-1) give the same message, with the value as written."""
+        with pytest.raises(InvalidSchedule) as caught:
+            every(**kwargs)
+
+        assert str(caught.value) == message
+
+    @pytest.mark.parametrize(
+        ("kwargs", "got"),
+        [
+            ({"seconds": 1e-9}, "seconds=1e-09"),
+            ({"seconds": 4e-7}, "seconds=4e-07"),
+            ({"minutes": 1e-9}, "minutes=1e-09"),
+        ],
+    )
+    def test_below_a_microsecond_refused(self, kwargs: dict[str, Any], got: str) -> None:
+        """An interval under 1 microsecond (a timedelta would round it) is refused as written."""
+        with pytest.raises(InvalidSchedule) as caught:
+            every(**kwargs)
+
+        assert str(caught.value) == f"every: interval must be at least 1 microsecond, got {got}"
+
+    def test_one_microsecond_accepted(self) -> None:
+        """1 microsecond, the finest a timedelta holds, is a valid interval."""
+        assert every(1e-6).interval == timedelta(microseconds=1)
 
     def test_small_positive_accepted(self) -> None:
         """A tiny but positive interval is valid."""
