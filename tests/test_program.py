@@ -286,7 +286,7 @@ class TestFrozen:
         assert attrs.evolve(evolved, min=1).schedule == cron("0 3 * * *")
 
     def test_evolve_schedule_onto_an_interval_is_refused(self) -> None:
-        """attrs.evolve(p, schedule=...) keeping the interval is both given: refused, with a hint."""
+        """attrs.evolve(p, schedule=...) keeping the interval gives both: refused, with a hint."""
         with raises_naming(InvalidProgram, "schedule", "interval=5", "interval=None"):
             attrs.evolve(make(interval=5), schedule=cron("0 3 * * *"))
 

@@ -922,9 +922,10 @@ def oracle(expr: str, zone: ZoneInfo, start: datetime, end: datetime) -> list[da
     """Debian cron's rule, by brute force over every real minute in [start, end).
 
     A wildcard expression (its minute or hour field starts with `*`) fires at each real minute
-    whose local wall time matches. A fixed-time one fires at the first occurrence of each matching wall time, and once at the end of each
-    spring-forward gap that swallows a matching wall time. (Only minute and hour may be
-    restricted: croniter expands them, and matching is a set lookup.)
+    whose local wall time matches. A fixed-time one fires at the first occurrence of each
+    matching wall time, and once at the end of each spring-forward gap that swallows a matching
+    wall time. (Only minute and hour may be restricted: croniter expands them, and matching is
+    a set lookup.)
     """
     expanded = schedules_module.CRON_ALIASES.get(expr, expr)
     assert expanded.split()[2:] == ["*", "*", "*"]
