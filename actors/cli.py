@@ -33,19 +33,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
-from rich.console import Console, Group
-from rich.live import Live
-from rich.text import Text
 
 import actors
 from actors.errors import RunnerStopped, SchedulerError
-from actors.program import Program
-from actors.runner import Runner
 from actors.schedules import _zone, cron
-from actors.snapshots import RunnerStatus
+
+# `next` needs only the schedules: the runner (and pykka) and rich load when `run` or `repl`
+# does, so that `actors next` starts fast.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from actors.runner import Runner
+    from actors.snapshots import RunnerStatus
 
 __all__ = ["Loaded", "build_parser", "load_target", "main"]
 
@@ -191,6 +193,8 @@ def _programs(
     value: object, what: str, expected: str, fail: Callable[[str], NoReturn]
 ) -> list[Any]:
     """`value` as a list of programs (`Program`s or dicts); one program alone is a list of one."""
+    from actors.program import Program
+
     if isinstance(value, Program | Mapping):
         return [value]
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -204,6 +208,8 @@ def _programs(
 
 def _install(programs: list[Any], name: str, fail: Callable[[str], NoReturn]) -> Runner:
     """A new runner with `programs` installed; on any error, stop it and report the error."""
+    from actors.runner import Runner
+
     runner = Runner(id=name)
     for number, program in enumerate(programs, 1):
         try:
@@ -221,6 +227,8 @@ def load_target(target: str, *, command: str = "run") -> Loaded:
         UsageError: the file or module is missing, fails to load, or holds no `runner` or
             `programs`; the message is one line, `actors COMMAND: error: ...`.
     """
+
+    from actors.runner import Runner
 
     def fail(message: str) -> NoReturn:
         raise UsageError(f"actors {command}: error: {message}")
@@ -312,6 +320,8 @@ def _signals_to_main_thread() -> Iterator[None]:
 
 def _console() -> Console:
     """A console on stdout; off a terminal (a pipe, a log) as wide as the lines need."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=10_000)
 
@@ -341,6 +351,10 @@ def _wind_down(runner: Runner) -> RunnerStatus | None:
 
 def _run(args: argparse.Namespace) -> int:
     """Load the target, run it with a live status table until Ctrl-C (or --for), stop it."""
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
     with _signals_to_main_thread():
         loaded = load_target(args.target, command="run")
     runner = loaded.runner

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import actors
 from actors import Runner
 from actors.cli import build_parser, load_target, main
 
@@ -174,6 +176,72 @@ class TestModuleEntryPoint:
         assert args.command == "next"
         assert callable(args.handler)
         assert (args.n, args.tz, args.from_) == (5, "UTC", None)
+
+
+#: Run in a child interpreter: `python -m actors ARGS` as runpy does it, then print which of the
+#: heavy modules it loaded (`actors next` should need none of them).
+LOADED_AFTER = """
+import json, runpy, sys
+sys.argv = ["actors", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("actors", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    assert done.code in (0, None), done.code
+heavy = ("rich", "pykka", "actors.runner", "actors.snapshots", "actors.program")
+print(json.dumps(sorted(m for m in sys.modules if m in heavy or m.startswith(("rich.", "pykka.")))))
+"""
+
+
+def heavy_modules_loaded_by(*args: str) -> list[str]:
+    """The heavy modules (rich, pykka, the runner) a child loads to run `actors ARGS`."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return loaded
+
+
+class TestStartUp:
+    def test_next_loads_neither_the_runner_nor_rich(self) -> None:
+        """`actors next` starts fast: it never imports rich, pykka or the runner."""
+        assert heavy_modules_loaded_by("next", "0 3 * * *", "-n", "2") == []
+
+    def test_run_does_load_them(self) -> None:
+        """`actors run` does load rich, pykka and the runner: the check above can fail."""
+        path = ROOT / "examples" / "cleanup.py"
+        loaded = heavy_modules_loaded_by("run", str(path), "--for", "0.1", "--no-live")
+
+        assert {"rich", "pykka", "actors.runner"} <= set(loaded)
+
+    def test_import_actors_is_cheap(self) -> None:
+        """`import actors` alone loads no submodule: each public name loads on first use."""
+        code = "import actors, sys; print(sorted(m for m in sys.modules if m.startswith('actors')))"
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+        )
+
+        assert result.stdout.strip() == "['actors']"
+
+    def test_every_public_name_imports_from_the_package(self) -> None:
+        """Each name in actors.__all__ (alphabetised) is there, by attribute and by dir()."""
+        names = actors.__all__
+
+        assert names == sorted(names)
+        for name in names:
+            assert getattr(actors, name) is not None
+            assert name in dir(actors)
+        assert actors.Runner.__module__ == "actors.runner"
+
+    def test_an_unknown_name_is_an_attribute_error(self) -> None:
+        """A name that is not public raises AttributeError naming it."""
+        with pytest.raises(AttributeError, match="'Nonesuch'"):
+            actors.Nonesuch  # noqa: B018
 
 
 # --- run and repl --------------------------------------------------------------------------------
