@@ -170,8 +170,8 @@ class TestActorsRunLive:
         child.expect("Ctrl-C stops it")
         child.kill(signal.SIGINT)
         child.expect("Ctrl-C: stopping runner 'cleanup-runner' gracefully")
-        child.expect(r"stopped runner 'cleanup-runner' gracefully after \d+\.\ds \(Ctrl-C\)")
-        child.expect(r"1 programs, 1 spawns, \d+ runs, 0 failed")
+        child.expect(r"stopped runner 'cleanup-runner' after \d+\.\ds \(Ctrl-C\)")
+        child.expect(r"running work finished; 1 programs, 1 spawns, \d+ runs, 0 failed")
 
         assert finish(child) == 0
 
