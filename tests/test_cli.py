@@ -581,6 +581,31 @@ class TestRun:
             last,
         )
 
+    def test_a_runner_stopped_by_its_programs_says_so(self, tmp_path: Path) -> None:
+        """A runner its own program stops ends the command with status 0 and a last line
+        naming that cause (not Ctrl-C, not --for)."""
+        path = write(
+            tmp_path,
+            """
+            from actors import Program, Runner, every
+
+            runner = Runner(id="self-stop")
+
+            def main(args, ts):
+                runner.stop(wait=False)
+
+            runner.install(Program(id="once", schedule=every(0.1), main_fn=main, min=1))
+            """,
+        )
+
+        result = run_module("run", str(path), "--no-live", "--for", "20")
+
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(
+            r"stopped runner 'self-stop' after \d+\.\ds \(stopped by its programs\)",
+            result.stdout.splitlines()[-1],
+        )
+
     @pytest.mark.parametrize("seconds", ["-1", "soon", "nan", "inf"])
     def test_grace_must_be_seconds_not_below_zero(
         self, seconds: str, capsys: pytest.CaptureFixture[str]
