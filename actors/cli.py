@@ -638,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Load a runner (or programs) from a file or module, run it and show its status "
             "table, redrawn twice a second, until Ctrl-C (or SIGTERM): then stop it "
-            "gracefully, letting running work finish, and exit with status 0."
+            "gracefully, letting running work finish (for up to --grace seconds), and exit "
+            "with status 0."
         ),
     )
     run.add_argument("target", metavar="TARGET", help=target_help)
