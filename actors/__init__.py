@@ -3,26 +3,34 @@
 A runner holds programs (job definitions); a spawn is one running worker of a program. Every
 call on the `Runner` becomes a message to its actors: a Supervisor, one Timer and one Program
 actor per program, and the program's Spawn actors.
+
+Every public name is importable from here (`from actors import Runner, every`). The package
+loads each one's module on first use (PEP 562), so `import actors` is cheap and a command
+that needs only schedules (`actors next`) never loads the runner, pykka or rich.
 """
 
 from __future__ import annotations
 
-from actors.clock import Clock, ManualClock, SystemClock
-from actors.errors import (
-    DeadlockError,
-    InvalidProgram,
-    InvalidSchedule,
-    ProgramExists,
-    ProgramNotFound,
-    RunnerStopped,
-    SchedulerError,
-    SpawnLimitError,
-    SpawnNotFound,
-)
-from actors.program import Misfire, Program, Retry
-from actors.runner import AutoscaleHandle, ProgramHandle, Runner
-from actors.schedules import Schedule, after, at, cron, every, manual, on_success
-from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads these
+    from actors.clock import Clock, ManualClock, SystemClock
+    from actors.errors import (
+        DeadlockError,
+        InvalidProgram,
+        InvalidSchedule,
+        ProgramExists,
+        ProgramNotFound,
+        RunnerStopped,
+        SchedulerError,
+        SpawnLimitError,
+        SpawnNotFound,
+    )
+    from actors.program import Misfire, Program, Retry
+    from actors.runner import AutoscaleHandle, ProgramHandle, Runner
+    from actors.schedules import Schedule, after, at, cron, every, manual, on_success
+    from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 
 __all__ = [
     "AutoscaleHandle",
@@ -58,3 +66,52 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+#: The module that defines each public name.
+_MODULES = {
+    "AutoscaleHandle": "actors.runner",
+    "Clock": "actors.clock",
+    "DeadlockError": "actors.errors",
+    "InvalidProgram": "actors.errors",
+    "InvalidSchedule": "actors.errors",
+    "ManualClock": "actors.clock",
+    "Misfire": "actors.program",
+    "MonitorInfo": "actors.snapshots",
+    "Program": "actors.program",
+    "ProgramExists": "actors.errors",
+    "ProgramHandle": "actors.runner",
+    "ProgramInfo": "actors.snapshots",
+    "ProgramNotFound": "actors.errors",
+    "Retry": "actors.program",
+    "RunRecord": "actors.snapshots",
+    "Runner": "actors.runner",
+    "RunnerStatus": "actors.snapshots",
+    "RunnerStopped": "actors.errors",
+    "Schedule": "actors.schedules",
+    "SchedulerError": "actors.errors",
+    "SpawnInfo": "actors.snapshots",
+    "SpawnLimitError": "actors.errors",
+    "SpawnNotFound": "actors.errors",
+    "SystemClock": "actors.clock",
+    "after": "actors.schedules",
+    "at": "actors.schedules",
+    "cron": "actors.schedules",
+    "every": "actors.schedules",
+    "manual": "actors.schedules",
+    "on_success": "actors.schedules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use, and keep the name here for the next time."""
+    module = _MODULES.get(name)
+    if module is None:
+        msg = f"module 'actors' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,8 +1,10 @@
 """The `actors` command line (also `python -m actors`).
 
-    actors run FILE.py|module:attr [--for SECONDS] [--no-live]   run programs, show a live table
-    actors repl FILE.py|module:attr [--console NAME]            the same, with a Python console
-    actors next "CRON" [-n 5] [--tz ZONE] [--from ISO]          the next fire times of an expression
+    actors run TARGET [--for SECONDS] [--grace SECONDS] [--no-live]  run programs, live table
+    actors repl TARGET [--console NAME] [--grace SECONDS]           the same, with a console
+    actors next "CRON" [-n 5] [--tz ZONE] [--from ISO]              next fire times of an expression
+
+TARGET is FILE.py, module or module:attr.
 
 Each subcommand is a function `(args) -> exit status` set as the `handler` of its own subparser.
 A mistake the user can fix (a bad expression, an unknown zone, a bad option, a file that is
@@ -30,22 +32,24 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
-from rich.console import Console, Group
-from rich.live import Live
-from rich.text import Text
 
 import actors
 from actors.errors import RunnerStopped, SchedulerError
-from actors.program import Program
-from actors.runner import Runner
 from actors.schedules import _zone, cron
-from actors.snapshots import RunnerStatus
+
+# `next` needs only the schedules: the runner (and pykka) and rich load when `run` or `repl`
+# does, so that `actors next` starts fast.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from actors.runner import Runner
+    from actors.snapshots import RunnerStatus
 
 __all__ = ["Loaded", "build_parser", "load_target", "main"]
 
@@ -101,7 +105,7 @@ def _next(args: argparse.Namespace) -> int:
 #: How often `actors run` redraws its table (the live display's refresh rate is ~2/s).
 REFRESH_SECONDS = 0.5
 
-#: How long running work gets to finish when `run` or `repl` stops the runner.
+#: How long running work gets to finish when `run` or `repl` stops the runner (`--grace`).
 STOP_TIMEOUT = 10.0
 
 
@@ -191,6 +195,8 @@ def _programs(
     value: object, what: str, expected: str, fail: Callable[[str], NoReturn]
 ) -> list[Any]:
     """`value` as a list of programs (`Program`s or dicts); one program alone is a list of one."""
+    from actors.program import Program
+
     if isinstance(value, Program | Mapping):
         return [value]
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -204,6 +210,8 @@ def _programs(
 
 def _install(programs: list[Any], name: str, fail: Callable[[str], NoReturn]) -> Runner:
     """A new runner with `programs` installed; on any error, stop it and report the error."""
+    from actors.runner import Runner
+
     runner = Runner(id=name)
     for number, program in enumerate(programs, 1):
         try:
@@ -221,6 +229,8 @@ def load_target(target: str, *, command: str = "run") -> Loaded:
         UsageError: the file or module is missing, fails to load, or holds no `runner` or
             `programs`; the message is one line, `actors COMMAND: error: ...`.
     """
+
+    from actors.runner import Runner
 
     def fail(message: str) -> NoReturn:
         raise UsageError(f"actors {command}: error: {message}")
@@ -275,21 +285,60 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM stops gracefully as Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _grace(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        msg = f"must be a number of seconds >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
 
-    def interrupt(signum: int, frame: object) -> None:
+
+#: A second stop signal this soon (seconds) after the first is taken as the same one, not as
+#: "again, abandon the work": GNU `timeout -s INT` sends its signal to the process and then to
+#: its process group, so the process gets it twice, microseconds apart. A person reading
+#: "Ctrl-C again abandons it" takes longer than this to press it again.
+REPEAT_WINDOW = 0.5
+
+_SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM as a `KeyboardInterrupt`, remembering which came first and when.
+
+    The first signal raises; one that repeats it within `REPEAT_WINDOW` is dropped; any later
+    one raises again (the caller then abandons the work).
+    """
+
+    def __init__(self) -> None:
+        self.first: str | None = None  # "Ctrl-C" or "SIGTERM"
+        self.first_at = 0.0
+        self.last: str | None = None
+
+    def handle(self, signum: int, frame: object) -> None:
+        now = time.monotonic()
+        name = _SIGNAL_NAMES.get(signal.Signals(signum), signal.Signals(signum).name)
+        if self.first is None:
+            self.first, self.first_at = name, now
+        elif now - self.first_at < REPEAT_WINDOW:
+            return  # the first signal delivered twice, not a second request
+        self.last = name
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    @contextmanager
+    def installed(self) -> Iterator[_StopSignals]:
+        """While inside, both signals go to `handle` (main thread only: elsewhere, no change)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {signum: signal.signal(signum, self.handle) for signum in _SIGNAL_NAMES}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 @contextmanager
@@ -312,6 +361,8 @@ def _signals_to_main_thread() -> Iterator[None]:
 
 def _console() -> Console:
     """A console on stdout; off a terminal (a pipe, a log) as wide as the lines need."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=10_000)
 
@@ -322,25 +373,55 @@ def _totals(status: RunnerStatus | None) -> str:
         return ""
     totals = status.totals
     return (
-        f": {totals['programs']} programs, {totals['spawns']} spawns, "
+        f"; {totals['programs']} programs, {totals['spawns']} spawns, "
         f"{totals['runs']} runs, {totals['failed']} failed"
     )
 
 
-def _wind_down(runner: Runner) -> RunnerStatus | None:
-    """Pause the runner and give its running work up to `STOP_TIMEOUT` to finish, then take a
-    last status (which `stop()` would leave no way to see). None if the runner is stopped."""
+@attrs.frozen
+class _WindDown:
+    """How `_wind_down` went: the last status (None: the runner was already stopped) and how
+    many runs were still running when the grace period ran out (0: all finished)."""
+
+    status: RunnerStatus | None
+    abandoned: int = 0
+
+    def outcome(self, grace: float) -> str:
+        """What became of the running work, in words (empty when it is not known)."""
+        if self.status is None:
+            return ""
+        if self.abandoned:
+            runs = "run" if self.abandoned == 1 else "runs"
+            return f"{self.abandoned} {runs} abandoned after {grace:g}s"
+        return "running work finished"
+
+
+def _wind_down(runner: Runner, grace: float) -> _WindDown:
+    """Pause the runner and give its running work up to `grace` seconds to finish, then take a
+    last status (which `stop()` would leave no way to see)."""
     try:
         runner.pause()
-        with suppress(TimeoutError):  # work still running: stop() abandons it
-            runner.settle(timeout=STOP_TIMEOUT)
-        return runner.status()
+        try:
+            runner.settle(timeout=grace)
+        except TimeoutError:  # work still running: the caller abandons it
+            status = runner.status()
+            return _WindDown(status, sum(info.running for info in status.programs))
+        return _WindDown(runner.status())
     except RunnerStopped:
-        return None
+        return _WindDown(None)
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Load the target, run it with a live status table until Ctrl-C (or --for), stop it."""
+    """Load the target, run it with a live status table until Ctrl-C (or --for), stop it.
+
+    The last line says how long it ran, why it stopped (`Ctrl-C`, `SIGTERM`, `--for`, `stopped
+    by its programs`) and what became of the running work: it finished, or N runs were
+    abandoned once `--grace` ran out.
+    """
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
     with _signals_to_main_thread():
         loaded = load_target(args.target, command="run")
     runner = loaded.runner
@@ -354,9 +435,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.live and console.is_terminal
         else None
     )
-    reason = "--for" if deadline is not None else "Ctrl-C"
-    final: RunnerStatus | None = None
-    with _sigterm_as_interrupt():
+    reason = "--for"
+    with _StopSignals().installed() as signals:
         try:
             try:
                 ids = ", ".join(info.id for info in runner.programs()) or "(none)"
@@ -375,30 +455,41 @@ def _run(args: argparse.Namespace) -> int:
                         if not _wait(deadline):
                             break
             except KeyboardInterrupt:
-                reason = "Ctrl-C"
+                reason = signals.first or "Ctrl-C"
                 console.print(
-                    f"Ctrl-C: stopping runner {runner.id!r} gracefully: running work "
-                    "finishes first (Ctrl-C again abandons it)",
+                    f"{reason}: stopping runner {runner.id!r} gracefully: running work gets up "
+                    f"to {args.grace:g}s to finish ({_again(reason)} abandons it)",
                     highlight=False,
                 )
             except RunnerStopped:
                 reason = "stopped by its programs"
-            final = _wind_down(runner)
-            if final is not None:
-                console.print(final)
-            runner.stop(timeout=1.0)  # the work had its time in _wind_down
-        except KeyboardInterrupt:  # Ctrl-C again while stopping
+            wound = _wind_down(runner, args.grace)
+            if wound.status is not None:
+                console.print(wound.status)
+            if wound.abandoned:
+                runner.stop(wait=False)  # the work had its grace period
+            else:
+                runner.stop(timeout=1.0)  # nothing is running: this is quick
+        except KeyboardInterrupt:  # a second signal while stopping
             runner.stop(wait=False)
             console.print(
-                f"stopped runner {runner.id!r} at once: running work abandoned", highlight=False
+                f"stopped runner {runner.id!r} at once after {time.monotonic() - started:.1f}s "
+                f"({signals.last or 'Ctrl-C'} while stopping): running work abandoned",
+                highlight=False,
             )
             return 130
-    elapsed = time.monotonic() - started
+    outcome = wound.outcome(args.grace)
     console.print(
-        f"stopped runner {runner.id!r} gracefully after {elapsed:.1f}s ({reason}){_totals(final)}",
+        f"stopped runner {runner.id!r} after {time.monotonic() - started:.1f}s ({reason})"
+        f"{': ' + outcome if outcome else ''}{_totals(wound.status)}",
         highlight=False,
     )
     return 0
+
+
+def _again(reason: str) -> str:
+    """What abandons the work after the stop signal `reason`, in words."""
+    return "Ctrl-C again" if reason == "Ctrl-C" else f"another {reason} or Ctrl-C"
 
 
 def _wait(deadline: float | None) -> bool:
@@ -495,7 +586,7 @@ def _repl(args: argparse.Namespace) -> int:
         if not runner.stopped:
             console.print(f"stopping runner {runner.id!r}...", highlight=False)
             try:
-                runner.stop(timeout=STOP_TIMEOUT)
+                runner.stop(timeout=args.grace)
             except KeyboardInterrupt:  # Ctrl-C while stopping: abandon the running work
                 runner.stop(wait=False)
         console.print(f"stopped runner {runner.id!r}", highlight=False)
@@ -547,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Load a runner (or programs) from a file or module, run it and show its status "
             "table, redrawn twice a second, until Ctrl-C (or SIGTERM): then stop it "
-            "gracefully, letting running work finish, and exit with status 0."
+            "gracefully, letting running work finish (for up to --grace seconds), and exit "
+            "with status 0."
         ),
     )
     run.add_argument("target", metavar="TARGET", help=target_help)
@@ -557,6 +649,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         metavar="SECONDS",
         help="stop by itself after this many seconds",
+    )
+    run.add_argument(
+        "--grace",
+        type=_grace,
+        default=STOP_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            f"on stopping, how long running work gets to finish before it is abandoned "
+            f"(default: {STOP_TIMEOUT:g})"
+        ),
     )
     run.add_argument(
         "--no-live",
@@ -582,6 +684,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "ipython", "ptpython", "python"],
         default="auto",
         help="which console (default: auto, the first installed of ipython, ptpython, python)",
+    )
+    repl.add_argument(
+        "--grace",
+        type=_grace,
+        default=STOP_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            f"on leaving, how long running work gets to finish before it is abandoned "
+            f"(default: {STOP_TIMEOUT:g})"
+        ),
     )
     repl.set_defaults(handler=_repl)
     return parser

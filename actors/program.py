@@ -156,14 +156,23 @@ def _interval(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     if not _is_number(seconds) or seconds <= 0:
         _fail(attribute, value, "a number of seconds > 0 or a timedelta")
+    if seconds < 1e-6:  # a timedelta holds whole microseconds: every() would refuse it
+        _fail(attribute, value, "at least 1 microsecond")
 
 
 @attrs.frozen
 class Program:
     """A job definition: what runs (`main_fn`), when (`schedule`), and the state it builds.
 
-    See the field table in the README and SPEC. Every field is validated at construction and
-    raises `InvalidProgram` naming the field and the value.
+    See the field table in the README. Every field is validated at construction and raises
+    `InvalidProgram` naming the field and the value.
+
+    `interval=x` is shorthand for `schedule=every(x)`; giving both is an `InvalidProgram`. The
+    program keeps `interval` as given and `schedule` as the `every(x)` made from it, and it
+    remembers (in `_interval_schedule`, not part of equality) which schedule it made, so that
+    `attrs.evolve`, which passes every field back in, still works: `attrs.evolve(p, min=2)`
+    keeps the schedule, `attrs.evolve(p, interval=10)` makes a new one, and
+    `attrs.evolve(p, schedule=cron(...), interval=None)` swaps the interval for a schedule.
     """
 
     id: str = attrs.field(validator=_non_empty_str)
@@ -188,20 +197,15 @@ class Program:
     misfire: Misfire = attrs.field(factory=Misfire, validator=lambda _, a, v: _typed(a, v, Misfire))
     name: str = attrs.field(default=None)
     tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=_tags)
+    # The schedule this program made from `interval` (None: the schedule was given, or manual).
+    # An init argument only so that attrs.evolve hands it to the new program, which can then
+    # tell "the schedule came from the interval" from "both were given".
+    _interval_schedule: Schedule | None = attrs.field(
+        default=None, alias="_interval_schedule", kw_only=True, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.interval is not None:
-            shorthand = every(self.interval)
-            # attrs.evolve passes both back in; only a schedule that disagrees is an error.
-            if self.schedule is not None and self.schedule != shorthand:
-                msg = (
-                    f"give schedule or interval, not both: schedule={self.schedule!r}, "
-                    f"interval={self.interval!r}"
-                )
-                raise InvalidProgram(msg)
-            object.__setattr__(self, "schedule", shorthand)
-        elif self.schedule is None:
-            object.__setattr__(self, "schedule", Manual())
+        self._resolve_schedule()
         if self.max is not None and self.min > self.max:
             msg = f"min must be <= max, got min={self.min!r}, max={self.max!r}"
             raise InvalidProgram(msg)
@@ -210,6 +214,27 @@ class Program:
         elif not isinstance(self.name, str):
             msg = f"name must be a str, got {self.name!r}"
             raise InvalidProgram(msg)
+
+    def _resolve_schedule(self) -> None:
+        """Set `schedule` from `interval` (or to `manual()`); refuse both given."""
+        made = self._interval_schedule
+        if self.interval is None:
+            if self.schedule is None:
+                object.__setattr__(self, "schedule", Manual())
+            object.__setattr__(self, "_interval_schedule", None)
+            return
+        # A schedule equal to the one made from an interval was passed back by attrs.evolve:
+        # the interval (perhaps a new one) still decides.
+        if self.schedule is not None and (made is None or self.schedule != made):
+            hint = " (to replace the interval, pass interval=None too)" if made is not None else ""
+            msg = (
+                f"give schedule or interval, not both: schedule={self.schedule!r}, "
+                f"interval={self.interval!r}{hint}"
+            )
+            raise InvalidProgram(msg)
+        shorthand = every(self.interval)
+        object.__setattr__(self, "schedule", shorthand)
+        object.__setattr__(self, "_interval_schedule", shorthand)
 
     @classmethod
     def from_mapping(cls, spec: Program | Mapping[str, Any]) -> Program:
@@ -223,7 +248,7 @@ class Program:
         if not isinstance(spec, Mapping):
             msg = f"program must be a Program or a dict, got {spec!r}"
             raise InvalidProgram(msg)
-        known = {field.name for field in attrs.fields(cls)}
+        known = {field.name for field in attrs.fields(cls) if not field.name.startswith("_")}
         unknown = sorted(set(spec) - known)
         if unknown:
             msg = f"unknown program field(s) {', '.join(map(repr, unknown))} in {dict(spec)!r}"

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
+from actors._tracebacks import user_facing
 from actors.clock import Clock, SystemClock
 from actors.dispatcher import in_handler
 from actors.errors import DeadlockError, InvalidProgram, InvalidSchedule, RunnerStopped
@@ -97,6 +98,7 @@ CALL_TIMEOUT = 60.0
 EXIT_TIMEOUT = 5.0
 
 
+@user_facing
 class Runner:
     """Holds programs and runs them. Created = started; also a context manager.
 
@@ -601,6 +603,7 @@ class Runner:
             self._stop_done.set()
 
 
+@user_facing
 class ProgramHandle:
     """One program of a runner, with the runner's calls bound to it (`runner["worker"]`)."""
 
@@ -686,6 +689,7 @@ class ProgramHandle:
         self.runner.set_interval(self.id, seconds)
 
 
+@user_facing
 class AutoscaleHandle:
     """A LoadMonitor started by `Runner.autoscale`: `info()` for a snapshot, `stop()` to end it.
 

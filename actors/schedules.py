@@ -240,6 +240,9 @@ class Every(Schedule):
         return [origin + index * self.interval for index in range(last - take + 1, last + 1)]
 
 
+_MICROSECOND = 1e-6  # seconds: the finest interval a timedelta holds
+
+
 def every(
     seconds: float | timedelta | None = None,
     *,
@@ -264,9 +267,13 @@ def every(
         delay: when the first tick comes after `start` (default: one interval; `0` = at once).
 
     Raises:
-        InvalidSchedule: a non-positive interval, a negative delay or jitter, a naive datetime.
+        InvalidSchedule: an interval that is not positive, has a negative part or is under a
+            microsecond (the message gives the values as written); a negative delay or
+            jitter; a naive datetime.
     """
     total = 0.0
+    given: list[str] = []  # the parts as the caller wrote them, for messages
+    negative = False
     for name, value, size in (
         ("seconds", 0 if seconds is None else seconds, 1),
         ("minutes", minutes, 60),
@@ -274,12 +281,22 @@ def every(
         ("days", days, 86400),
     ):
         part = _seconds(name, value)
-        if part < 0:
-            msg = f"{name} must be >= 0, got {value!r}"
-            raise InvalidSchedule(msg)
+        if (name == "seconds" and seconds is not None) or part != 0:
+            given.append(f"{name}={value!r}")
+        negative = negative or part < 0
         total += part * size
+    got = ", ".join(given) or "seconds=None"
+    # One wording for zero and negative intervals: both are "not a positive interval".
     if total <= 0:
-        msg = f"interval must be > 0 seconds, got seconds={seconds!r}"
+        msg = f"every: interval must be > 0 seconds, got {got}"
+        raise InvalidSchedule(msg)
+    if negative:
+        msg = f"every: no part of the interval may be negative, got {got}"
+        raise InvalidSchedule(msg)
+    # timedelta keeps whole microseconds: anything finer would round to another interval, or
+    # to none at all (1e-09 s would become 0).
+    if total < _MICROSECOND:
+        msg = f"every: interval must be at least 1 microsecond, got {got}"
         raise InvalidSchedule(msg)
     first_delay = None if delay is None else timedelta(seconds=_seconds("delay", delay))
     return Every(
@@ -443,7 +460,9 @@ class _CronSpec:
 
     croniter_expr: str  # explicit numbers only: croniter's quirks never see the user's text
     day_or: bool  # Vixie cron: day-of-month OR day-of-week, unless either starts with `*`
-    wild_hour: bool  # the hour field is `*` or a step of it: it follows real time across DST
+    # The minute or the hour field starts with `*` (`*`, `*/15`): Debian cron's "wildcard" job,
+    # which follows real time across a DST change instead of keeping a fixed time of day.
+    wildcard: bool
 
 
 class _CronParser:
@@ -488,7 +507,7 @@ class _CronParser:
         spec = _CronSpec(
             croniter_expr=" ".join(parts),
             day_or=not (dom_star or dow_star),
-            wild_hour=fields[1].startswith("*"),
+            wildcard=fields[0].startswith("*") or fields[1].startswith("*"),
         )
         try:  # what croniter still refuses after our checks, it refuses here, not at run time
             croniter(spec.croniter_expr, datetime(2000, 1, 1), day_or=spec.day_or).get_next(
@@ -634,11 +653,13 @@ class Cron(Schedule):
     Fire times come back as aware datetimes carrying the zone's UTC offset at that instant
     (`2026-03-29T03:00:00+02:00`): they read as local time and compare as instants.
 
-    Daylight saving follows Debian's cron: when the hour field is fixed (`3`, `1-5`, `2,14`),
-    a wall time repeated by a fall-back fires once, at its first occurrence, and wall times
-    swallowed by a spring-forward gap fire once, at the end of the gap. When the hour field is
-    `*` or a step (`*/2`), the expression follows real time: every repeated wall time fires, and
-    wall times that never happen do not.
+    Daylight saving follows Debian's cron. An expression is *fixed-time* when neither its minute
+    nor its hour field starts with `*` (`30 2 * * *`, `0-45/15 2 * * *`, `0 1-5 * * *`): a wall
+    time repeated by a fall-back fires once, at its first occurrence, and wall times swallowed
+    by a spring-forward gap fire once, at the end of the gap. Otherwise (`0 * * * *`,
+    `*/15 2 * * *`, `* 2 * * *`) it is a *wildcard* expression and follows real time: every
+    repeated wall time fires, and wall times that never happen do not. The seconds field of a
+    six-field expression plays no part in this.
     """
 
     expr: str = attrs.field(converter=_normalise_expr)
@@ -763,7 +784,7 @@ class Cron(Schedule):
 
     def _next_instant(self, after: datetime) -> datetime | None:
         """The first fire instant (UTC) strictly after `after` (UTC)."""
-        zone, wild = self._zone, self._spec.wild_hour
+        zone, wild = self._zone, self._spec.wildcard
         local = after.astimezone(zone)
         search = local.replace(tzinfo=None, fold=0)
         repeat: tuple[datetime, datetime] | None = None  # a fold's wall times still to repeat
@@ -772,7 +793,7 @@ class Cron(Schedule):
             change = _transition(zone, search, before, later).replace(tzinfo=None)
             fold_start, fold_end = change + later, change + before
             if local.fold == 1 and not wild:
-                search = max(search, fold_end - _TICK)  # a fixed hour never fires twice
+                search = max(search, fold_end - _TICK)  # a fixed time never fires twice
             elif local.fold == 0 and wild:
                 repeat = (fold_start, fold_end)  # its wall times come round once more
         while True:
@@ -877,6 +898,12 @@ def cron(
     end: datetime | None = None,
 ) -> Cron:
     """A cron schedule: `cron("0 3 * * *", tz="Europe/Berlin")`, `cron("@hourly")`.
+
+    On a daylight-saving day it follows Debian's cron (see `Cron`): an expression whose minute
+    and hour fields both start with something other than `*` keeps its time of day (once on a
+    fall-back day, at the end of a spring-forward gap); one whose minute or hour starts with `*`
+    follows real time (`*/15 2 * * *` in Europe/Berlin fires none on the spring-forward day and
+    eight on the fall-back day).
 
     Args:
         expr: 5 fields `minute hour day-of-month month day-of-week`, or 6 with a SIXTH field for

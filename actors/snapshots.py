@@ -41,7 +41,15 @@ def render(renderable: Any, *, width: int | None = None) -> str:
 
 
 def _time(when: datetime | None) -> str:
-    return "-" if when is None else when.strftime("%H:%M:%S")
+    """`12:00:03`, or `12:00:03.250` when the time has a fraction of a second (at least 1 ms).
+
+    Whole-second times stay short; a sub-second schedule still shows its last and next run
+    as different times. Milliseconds are always three digits, so a column lines up.
+    """
+    if when is None:
+        return "-"
+    milliseconds = when.microsecond // 1000
+    return f"{when:%H:%M:%S}.{milliseconds:03d}" if milliseconds else f"{when:%H:%M:%S}"
 
 
 def _short(value: Any, width: int = _STATE_WIDTH) -> str:

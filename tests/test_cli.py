@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
 import signal
 import subprocess
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import actors
 from actors import Runner
 from actors.cli import build_parser, load_target, main
 
@@ -176,6 +179,72 @@ class TestModuleEntryPoint:
         assert (args.n, args.tz, args.from_) == (5, "UTC", None)
 
 
+#: Run in a child interpreter: `python -m actors ARGS` as runpy does it, then print which of the
+#: heavy modules it loaded (`actors next` should need none of them).
+LOADED_AFTER = """
+import json, runpy, sys
+sys.argv = ["actors", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("actors", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    assert done.code in (0, None), done.code
+heavy = ("rich", "pykka", "actors.runner", "actors.snapshots", "actors.program")
+print(json.dumps(sorted(m for m in sys.modules if m in heavy or m.startswith(("rich.", "pykka.")))))
+"""
+
+
+def heavy_modules_loaded_by(*args: str) -> list[str]:
+    """The heavy modules (rich, pykka, the runner) a child loads to run `actors ARGS`."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return loaded
+
+
+class TestStartUp:
+    def test_next_loads_neither_the_runner_nor_rich(self) -> None:
+        """`actors next` starts fast: it never imports rich, pykka or the runner."""
+        assert heavy_modules_loaded_by("next", "0 3 * * *", "-n", "2") == []
+
+    def test_run_does_load_them(self) -> None:
+        """`actors run` does load rich, pykka and the runner: the check above can fail."""
+        path = ROOT / "examples" / "cleanup.py"
+        loaded = heavy_modules_loaded_by("run", str(path), "--for", "0.1", "--no-live")
+
+        assert {"rich", "pykka", "actors.runner"} <= set(loaded)
+
+    def test_import_actors_is_cheap(self) -> None:
+        """`import actors` alone loads no submodule: each public name loads on first use."""
+        code = "import actors, sys; print(sorted(m for m in sys.modules if m.startswith('actors')))"
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+        )
+
+        assert result.stdout.strip() == "['actors']"
+
+    def test_every_public_name_imports_from_the_package(self) -> None:
+        """Each name in actors.__all__ (alphabetised) is there, by attribute and by dir()."""
+        names = actors.__all__
+
+        assert names == sorted(names)
+        for name in names:
+            assert getattr(actors, name) is not None
+            assert name in dir(actors)
+        assert actors.Runner.__module__ == "actors.runner"
+
+    def test_an_unknown_name_is_an_attribute_error(self) -> None:
+        """A name that is not public raises AttributeError naming it."""
+        with pytest.raises(AttributeError, match="'Nonesuch'"):
+            actors.Nonesuch  # noqa: B018
+
+
 # --- run and repl --------------------------------------------------------------------------------
 
 RUNNER_FILE = """
@@ -200,6 +269,48 @@ programs = [
 """
 
 _module_numbers = itertools.count(1)
+
+
+def slow_file(seconds: float) -> str:
+    """A target whose one program runs `seconds` long, printing `run started` as it begins."""
+    return f"""
+import time
+from actors import Program, Runner, every
+
+def slow(args, ts):
+    print("run started", flush=True)
+    time.sleep({seconds})  # sleep-ok: the job under test is slow on purpose
+    return {{"finished": 1}}
+
+runner = Runner(id="slow")
+runner.install(Program(id="slow", schedule=every(0.1), main_fn=slow, min=1))
+"""
+
+
+def start_run(path: Path, *options: str) -> subprocess.Popen[str]:
+    """`python -m actors run PATH OPTIONS` in a child, off a terminal (no live display)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "actors", "run", str(path), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def wait_for_line(child: subprocess.Popen[str], start: str) -> None:
+    """Read the child's stdout up to a line that starts with `start`."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.startswith(start):
+            return
+    pytest.fail(f"the child ended without printing a line starting {start!r}")
+
+
+def stop_child(child: subprocess.Popen[str]) -> None:
+    """Make sure a child started by a test is gone."""
+    child.kill()
+    child.wait()
 
 
 @pytest.fixture(autouse=True)
@@ -374,8 +485,8 @@ class TestRun:
         assert any(line.startswith("│ tick ") for line in lines)
         assert "spawns n/min/max" in out
         assert re.fullmatch(
-            r"stopped runner 'from-file' gracefully after 0\.\ds \(--for\): 1 programs, "
-            r"1 spawns, 0 runs, 0 failed",
+            r"stopped runner 'from-file' after 0\.\ds \(--for\): running work finished; "
+            r"1 programs, 1 spawns, 0 runs, 0 failed",
             lines[-1],
         )
 
@@ -387,69 +498,125 @@ class TestRun:
 
         out = capsys.readouterr().out
         assert out.count("spawns n/min/max") == 1
-        assert "stopped runner 'jobs' gracefully" in out
+        assert "stopped runner 'jobs' after " in out
 
     def test_sigint_stops_gracefully(self, tmp_path: Path) -> None:
         """SIGINT (Ctrl-C) while running: a running main_fn finishes and is merged, a last
         line says so, and the exit status is 0. Off a terminal, so no live display."""
-        path = write(
-            tmp_path,
-            """
-            import time
-            from actors import Program, Runner, every
-
-            def slow(args, ts):
-                print("run started", flush=True)
-                time.sleep(0.5)  # sleep-ok: the job under test is slow on purpose
-                return {"finished": 1}
-
-            runner = Runner(id="slow")
-            runner.install(Program(id="slow", schedule=every(0.1), main_fn=slow, min=1))
-            """,
-        )
-        child = subprocess.Popen(
-            [sys.executable, "-m", "actors", "run", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+        child = start_run(write(tmp_path, slow_file(0.5)))
         try:
-            assert child.stdout is not None
-            assert child.stdout.readline().startswith("actors run: ")
-            assert child.stdout.readline() == "run started\n"
+            wait_for_line(child, "run started")
             child.send_signal(signal.SIGINT)
             out, err = child.communicate(timeout=10)
         finally:
-            child.kill()
-            child.wait()
+            stop_child(child)
 
         assert child.returncode == 0, err
         assert "Traceback" not in err
         assert "Ctrl-C: stopping runner 'slow' gracefully" in out
         last = out.splitlines()[-1]
-        assert re.fullmatch(r"stopped runner 'slow' gracefully after \d+\.\ds \(Ctrl-C\).*", last)
+        assert re.fullmatch(
+            r"stopped runner 'slow' after \d+\.\ds \(Ctrl-C\): running work finished; .*", last
+        )
         assert "{'finished': 1}" in out  # the table shows the merged state
 
-    def test_sigterm_stops_gracefully_too(self, tmp_path: Path) -> None:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "actors", "run", str(write(tmp_path, RUNNER_FILE))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+    def test_sigterm_stops_gracefully_and_says_sigterm(self, tmp_path: Path) -> None:
+        """SIGTERM stops as Ctrl-C does, and the lines name SIGTERM, not Ctrl-C; status 0."""
+        child = start_run(write(tmp_path, RUNNER_FILE))
         try:
-            assert child.stdout is not None
-            assert child.stdout.readline().startswith("actors run: ")
+            wait_for_line(child, "actors run: ")
             child.send_signal(signal.SIGTERM)
             out, err = child.communicate(timeout=10)
         finally:
-            child.kill()
-            child.wait()
+            stop_child(child)
 
         assert child.returncode == 0, err
-        assert "stopped runner 'from-file' gracefully" in out
+        assert "SIGTERM: stopping runner 'from-file' gracefully" in out
+        assert "Ctrl-C:" not in out
+        assert re.fullmatch(
+            r"stopped runner 'from-file' after \d+\.\ds \(SIGTERM\): running work finished; "
+            r"1 programs, 1 spawns, 0 runs, 0 failed",
+            out.splitlines()[-1],
+        )
+
+    def test_a_repeated_sigint_is_not_a_second_ctrl_c(self, tmp_path: Path) -> None:
+        """SIGINTs within half a second of the first (GNU `timeout -s INT` sends two) count as
+        one: running work still finishes and the status is 0, not 130."""
+        child = start_run(write(tmp_path, slow_file(1.0)))
+        try:
+            wait_for_line(child, "run started")
+            os.kill(child.pid, signal.SIGINT)
+            os.kill(child.pid, signal.SIGINT)  # back to back: the kernel may merge these two...
+            wait_for_line(child, "Ctrl-C: stopping runner 'slow'")
+            os.kill(child.pid, signal.SIGINT)  # ...but not this one, sent once the first was seen
+            out, err = child.communicate(timeout=10)
+        finally:
+            stop_child(child)
+
+        assert child.returncode == 0, err
+        assert "abandoned" not in out
+        assert re.fullmatch(
+            r"stopped runner 'slow' after \d+\.\ds \(Ctrl-C\): running work finished; .*",
+            out.splitlines()[-1],
+        )
+        assert "{'finished': 1}" in out
+
+    def test_work_that_outlives_the_grace_is_abandoned_and_says_so(self, tmp_path: Path) -> None:
+        """A run still going when --grace runs out is abandoned; the last line counts it and
+        does not say 'gracefully'; the command does not wait for the run."""
+        child = start_run(write(tmp_path, slow_file(60)), "--grace", "0.2")
+        try:
+            wait_for_line(child, "run started")
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=15)  # far less than the run's 60 s
+        finally:
+            stop_child(child)
+
+        assert child.returncode == 0, err
+        assert "running work gets up to 0.2s to finish" in out
+        last = out.splitlines()[-1]
+        assert re.fullmatch(
+            r"stopped runner 'slow' after \d+\.\ds \(Ctrl-C\): 1 run abandoned after 0\.2s; "
+            r"1 programs, 1 spawns, 0 runs, 0 failed",
+            last,
+        )
+
+    def test_a_runner_stopped_by_its_programs_says_so(self, tmp_path: Path) -> None:
+        """A runner its own program stops ends the command with status 0 and a last line
+        naming that cause (not Ctrl-C, not --for)."""
+        path = write(
+            tmp_path,
+            """
+            from actors import Program, Runner, every
+
+            runner = Runner(id="self-stop")
+
+            def main(args, ts):
+                runner.stop(wait=False)
+
+            runner.install(Program(id="once", schedule=every(0.1), main_fn=main, min=1))
+            """,
+        )
+
+        result = run_module("run", str(path), "--no-live", "--for", "20")
+
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(
+            r"stopped runner 'self-stop' after \d+\.\ds \(stopped by its programs\)",
+            result.stdout.splitlines()[-1],
+        )
+
+    @pytest.mark.parametrize("seconds", ["-1", "soon", "nan", "inf"])
+    def test_grace_must_be_seconds_not_below_zero(
+        self, seconds: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--grace takes a number of seconds >= 0; anything else is one line and status 2."""
+        assert main(["run", "examples/cleanup.py", "--grace", seconds]) == 2
+
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1
+        assert "--grace" in err
+        assert repr(seconds) in err
 
     @pytest.mark.parametrize("seconds", ["0", "-1", "soon", "nan", "inf"])
     def test_for_must_be_positive_seconds(

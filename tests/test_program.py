@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from actors import InvalidProgram, Misfire, Program, Retry, every, manual
+from actors import InvalidProgram, Misfire, Program, Retry, cron, every, manual
 from actors.program import default_merge
 from actors.schedules import Manual
 from tests.conftest import T0
@@ -88,6 +88,11 @@ class TestValidation:
         """interval must be a positive number of seconds or timedelta."""
         with raises_naming(InvalidProgram, "interval", repr(bad)):
             make(interval=bad)
+
+    def test_interval_below_a_microsecond(self) -> None:
+        """interval=1e-9 is an InvalidProgram naming interval and the value as written."""
+        with raises_naming(InvalidProgram, "interval must be at least 1 microsecond, got 1e-09"):
+            make(interval=1e-9)
 
     @pytest.mark.parametrize("bad", [60, "every 60", every, lambda now: now])
     def test_non_schedule_schedule(self, bad: Any) -> None:
@@ -251,6 +256,50 @@ class TestFrozen:
 
         assert evolved.min == 1
         assert evolved.schedule == every(5)
+
+    def test_equal_schedule_and_interval_both_given(self) -> None:
+        """schedule=every(1) with interval=1 is refused too, naming both, though they agree."""
+        with raises_naming(InvalidProgram, "schedule", "interval", "interval=1"):
+            make(interval=1, schedule=every(1))
+
+    def test_evolve_interval_program_keeps_interval_and_schedule(self) -> None:
+        """attrs.evolve(p, min=2) on an interval= program keeps both the interval and schedule."""
+        program = make(interval=5)
+
+        evolved = attrs.evolve(attrs.evolve(program, min=2), max=3)
+
+        assert (evolved.interval, evolved.schedule, evolved.min) == (5, every(5), 2)
+        assert evolved == attrs.evolve(program, min=2, max=3)
+
+    def test_evolve_new_interval_makes_a_new_schedule(self) -> None:
+        """attrs.evolve(p, interval=10) on an interval= program gives it every(10)."""
+        evolved = attrs.evolve(make(interval=5), interval=10)
+
+        assert evolved.schedule == every(10)
+
+    def test_evolve_interval_to_schedule(self) -> None:
+        """attrs.evolve(p, schedule=..., interval=None) swaps an interval for a schedule."""
+        evolved = attrs.evolve(make(interval=5), schedule=cron("0 3 * * *"), interval=None)
+
+        assert evolved.schedule == cron("0 3 * * *")
+        assert evolved.interval is None
+        assert attrs.evolve(evolved, min=1).schedule == cron("0 3 * * *")
+
+    def test_evolve_schedule_onto_an_interval_is_refused(self) -> None:
+        """attrs.evolve(p, schedule=...) keeping the interval gives both: refused, with a hint."""
+        with raises_naming(InvalidProgram, "schedule", "interval=5", "interval=None"):
+            attrs.evolve(make(interval=5), schedule=cron("0 3 * * *"))
+
+    def test_evolve_schedule_to_interval(self) -> None:
+        """attrs.evolve(p, interval=..., schedule=None) swaps a schedule for an interval."""
+        evolved = attrs.evolve(make(schedule=cron("0 3 * * *")), interval=7, schedule=None)
+
+        assert evolved.schedule == every(7)
+
+    def test_private_marker_is_not_a_mapping_key(self) -> None:
+        """from_mapping refuses the private _interval_schedule key as an unknown field."""
+        with raises_naming(InvalidProgram, "unknown", "'_interval_schedule'"):
+            Program.from_mapping({"id": "job", "main_fn": noop, "_interval_schedule": None})
 
 
 class TestFromMapping:

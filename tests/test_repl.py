@@ -122,6 +122,28 @@ class TestActorsRepl:
         assert finish(child) == 0
         assert "stopping runner" not in (child.before or "")
 
+    def test_an_error_shows_the_users_line_not_our_internals(
+        self, children: list[pexpect.spawn]
+    ) -> None:
+        """A call that raises at the prompt prints the console line, at most one frame of
+        actors (none of pykka or concurrent.futures), then the message."""
+        child = spawn("-m", "actors", "repl", "examples/cleanup.py", "--console", "python")
+        children.append(child)
+
+        child.expect(">>> ")
+        child.sendline('runner.get_state("nope")')
+        child.expect(r"ProgramNotFound: no program 'nope' in runner 'cleanup-runner'")
+        shown = child.before or ""
+        child.expect(">>> ")
+        child.sendline("exit()")
+
+        assert finish(child) == 0
+        frames = [line for line in shown.splitlines() if line.lstrip().startswith("File ")]
+        assert frames[0].strip() == 'File "<console>", line 1, in <module>'
+        assert len([frame for frame in frames if f"actors{os.sep}" in frame]) <= 1
+        assert not any("pykka" in frame or "concurrent" in frame for frame in frames)
+        assert len(frames) <= 2
+
     def test_exit_status_of_exit_n(self, children: list[pexpect.spawn]) -> None:
         """`exit(3)` in the console: the runner is stopped and the status is 3."""
         child = spawn("-m", "actors", "repl", "examples/cleanup.py", "--console", "python")
@@ -170,8 +192,8 @@ class TestActorsRunLive:
         child.expect("Ctrl-C stops it")
         child.kill(signal.SIGINT)
         child.expect("Ctrl-C: stopping runner 'cleanup-runner' gracefully")
-        child.expect(r"stopped runner 'cleanup-runner' gracefully after \d+\.\ds \(Ctrl-C\)")
-        child.expect(r"1 programs, 1 spawns, \d+ runs, 0 failed")
+        child.expect(r"stopped runner 'cleanup-runner' after \d+\.\ds \(Ctrl-C\)")
+        child.expect(r"running work finished; 1 programs, 1 spawns, \d+ runs, 0 failed")
 
         assert finish(child) == 0
 

@@ -298,9 +298,10 @@ class TestValidation:
             ({"seconds": 0}, ["interval", "> 0"]),
             ({}, ["interval", "> 0"]),
             ({"seconds": timedelta(0)}, ["interval", "> 0"]),
-            ({"seconds": -1}, ["seconds", ">= 0", "-1"]),
-            ({"seconds": timedelta(seconds=-5)}, ["seconds", ">= 0"]),
-            ({"minutes": -1}, ["minutes", ">= 0", "-1"]),
+            ({"seconds": -1}, ["interval", "> 0", "seconds=-1"]),
+            ({"seconds": timedelta(seconds=-5)}, ["interval", "> 0", "seconds=datetime"]),
+            ({"minutes": -1}, ["interval", "> 0", "minutes=-1"]),
+            ({"seconds": 120, "minutes": -1}, ["negative", "seconds=120, minutes=-1"]),
             ({"hours": -0.5}, ["hours", "-0.5"]),
             ({"days": -2}, ["days", "-2"]),
             ({"seconds": float("nan")}, ["seconds", "finite", "nan"]),
@@ -343,6 +344,41 @@ class TestValidation:
         """InvalidSchedule is a ValueError for callers that only know builtins."""
         with pytest.raises(ValueError, match="interval"):
             every(0)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"seconds": 0}, "every: interval must be > 0 seconds, got seconds=0"),
+            ({"seconds": -1}, "every: interval must be > 0 seconds, got seconds=-1"),
+            ({"seconds": -0.5}, "every: interval must be > 0 seconds, got seconds=-0.5"),
+            ({"minutes": -1}, "every: interval must be > 0 seconds, got minutes=-1"),
+        ],
+    )
+    def test_zero_and_negative_are_worded_alike(self, kwargs: dict[str, Any], message: str) -> None:
+        """every(0) and every(-1) give the same message, with the value as written."""
+        with pytest.raises(InvalidSchedule) as caught:
+            every(**kwargs)
+
+        assert str(caught.value) == message
+
+    @pytest.mark.parametrize(
+        ("kwargs", "got"),
+        [
+            ({"seconds": 1e-9}, "seconds=1e-09"),
+            ({"seconds": 4e-7}, "seconds=4e-07"),
+            ({"minutes": 1e-9}, "minutes=1e-09"),
+        ],
+    )
+    def test_below_a_microsecond_refused(self, kwargs: dict[str, Any], got: str) -> None:
+        """An interval under 1 microsecond (a timedelta would round it) is refused as written."""
+        with pytest.raises(InvalidSchedule) as caught:
+            every(**kwargs)
+
+        assert str(caught.value) == f"every: interval must be at least 1 microsecond, got {got}"
+
+    def test_one_microsecond_accepted(self) -> None:
+        """1 microsecond, the finest a timedelta holds, is a valid interval."""
+        assert every(1e-6).interval == timedelta(microseconds=1)
 
     def test_small_positive_accepted(self) -> None:
         """A tiny but positive interval is valid."""
@@ -723,20 +759,55 @@ class TestCronDaylightSaving:
         assert len(fires_on("*/30 * * * *", BERLIN, BERLIN_FALL)) == 50
         assert len(fires_on("0 */1 * * *", BERLIN, BERLIN_FALL)) == 25
 
-    def test_fixed_hour_with_minute_step_on_fall_back(self) -> None:
-        """'*/15 2 * * *' on fall-back runs through the first 02:xx only: 4 runs, not 8."""
-        assert walls(fires_on("*/15 2 * * *", BERLIN, BERLIN_FALL)) == [
+    def test_fixed_time_with_minute_step_on_fall_back(self) -> None:
+        """'0-45/15 2 * * *' (fixed-time) on fall-back runs the first 02:xx only: 4 runs, not 8."""
+        assert walls(fires_on("0-45/15 2 * * *", BERLIN, BERLIN_FALL)) == [
             "2026-10-25T02:00:00+02:00",
             "2026-10-25T02:15:00+02:00",
             "2026-10-25T02:30:00+02:00",
             "2026-10-25T02:45:00+02:00",
         ]
 
-    def test_fixed_hour_with_minute_step_on_spring_forward(self) -> None:
-        """'*/15 2 * * *' on spring-forward: all four times are swallowed, one run at 03:00."""
-        assert walls(fires_on("*/15 2 * * *", BERLIN, BERLIN_SPRING)) == [
+    def test_fixed_time_with_minute_step_on_spring_forward(self) -> None:
+        """'0-45/15 2 * * *' on spring-forward: all four times are swallowed, one run at 03:00."""
+        assert walls(fires_on("0-45/15 2 * * *", BERLIN, BERLIN_SPRING)) == [
             "2026-03-29T03:00:00+02:00"
         ]
+
+    def test_wildcard_minute_skips_the_spring_forward_gap(self) -> None:
+        """'*/15 2 * * *' is a wildcard (its minute starts with *): none on Berlin's spring day."""
+        assert fires_on("*/15 2 * * *", BERLIN, BERLIN_SPRING) == []
+
+    def test_wildcard_minute_repeats_on_fall_back(self) -> None:
+        """'*/15 2 * * *' on Berlin's fall-back day runs both passes of 02:xx: 8 runs."""
+        assert walls(fires_on("*/15 2 * * *", BERLIN, BERLIN_FALL)) == [
+            "2026-10-25T02:00:00+02:00",
+            "2026-10-25T02:15:00+02:00",
+            "2026-10-25T02:30:00+02:00",
+            "2026-10-25T02:45:00+02:00",
+            "2026-10-25T02:00:00+01:00",
+            "2026-10-25T02:15:00+01:00",
+            "2026-10-25T02:30:00+01:00",
+            "2026-10-25T02:45:00+01:00",
+        ]
+
+    @pytest.mark.parametrize(
+        ("expr", "day", "count"),
+        [
+            ("* 2 * * *", BERLIN_SPRING, 0),  # minute `*`, hour fixed: still a wildcard
+            ("* 2 * * *", BERLIN_FALL, 120),
+            ("30 * * * *", BERLIN_SPRING, 23),  # minute fixed, hour `*`: a wildcard
+            ("30 * * * *", BERLIN_FALL, 25),
+            ("*/30 2 * * *", BERLIN_FALL, 4),
+            ("0,30 2 * * *", BERLIN_FALL, 2),  # fixed-time: first pass only
+            ("0,30 2 * * *", BERLIN_SPRING, 1),  # fixed-time: once, at the end of the gap
+        ],
+    )
+    def test_either_field_starting_with_a_star_follows_real_time(
+        self, expr: str, day: date, count: int
+    ) -> None:
+        """A minute or an hour field starting with `*` makes a wildcard that follows real time."""
+        assert len(fires_on(expr, BERLIN, day)) == count
 
     def test_hour_range_is_fixed(self) -> None:
         """An hour range '1-3' is fixed: the fall-back day runs 01, 02 (first) and 03 once each."""
@@ -812,6 +883,9 @@ class TestCronDaylightSaving:
             "30 2 * * *",
             "30 1 * * *",
             "*/15 2 * * *",
+            "0-45/15 2 * * *",
+            "* 2 * * *",
+            "30 * * * *",
             "0 1-3 * * *",
             "45 0-3/2 * * *",
             "15,45 */2 * * *",
@@ -847,14 +921,15 @@ def minutes(start: datetime, end: datetime) -> Iterator[datetime]:
 def oracle(expr: str, zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
     """Debian cron's rule, by brute force over every real minute in [start, end).
 
-    A wild hour (`*`, `*/n`) fires at each real minute whose local wall time matches. A fixed
-    hour fires at the first occurrence of each matching wall time, and once at the end of each
-    spring-forward gap that swallows a matching wall time. (Only minute and hour may be
-    restricted: croniter expands them, and matching is a set lookup.)
+    A wildcard expression (its minute or hour field starts with `*`) fires at each real minute
+    whose local wall time matches. A fixed-time one fires at the first occurrence of each
+    matching wall time, and once at the end of each spring-forward gap that swallows a matching
+    wall time. (Only minute and hour may be restricted: croniter expands them, and matching is
+    a set lookup.)
     """
     expanded = schedules_module.CRON_ALIASES.get(expr, expr)
     assert expanded.split()[2:] == ["*", "*", "*"]
-    wild = expanded.split()[1].startswith("*")
+    wild = expanded.split()[0].startswith("*") or expanded.split()[1].startswith("*")
     fields, _ = croniter.expand(expanded)
     wanted_minutes = set(range(60)) if "*" in fields[0] else set(fields[0])
     wanted_hours = set(range(24)) if "*" in fields[1] else set(fields[1])

@@ -122,6 +122,30 @@ class TestRunnerStatusTable:
         assert "01:03:33" in row
         assert "{'deleted': 7}" in row
 
+    def test_sub_second_times_show_milliseconds(self) -> None:
+        """A sub-second schedule's last and next run differ in the table: 12:00:00.250, .500."""
+        last, following = T0 + timedelta(seconds=0.25), T0 + timedelta(seconds=0.5)
+        text = repr(status(program(schedule="every 0.25s", last_run=last, next_run=following)))
+
+        row = next(line for line in text.splitlines() if "cleanup" in line)
+        assert "00:00:00.250" in row
+        assert "00:00:00.500" in row
+
+    def test_whole_second_times_stay_short(self) -> None:
+        """Times on a whole second (or less than 1 ms past it) show no fraction."""
+        text = repr(
+            status(
+                program(
+                    last_run=T0 + timedelta(seconds=3),
+                    next_run=T0 + timedelta(seconds=4, microseconds=999),
+                )
+            )
+        )
+
+        row = next(line for line in text.splitlines() if "cleanup" in line)
+        assert " 00:00:03 " in row
+        assert " 00:00:04 " in row
+
     def test_columns_are_aligned(self) -> None:
         """Every line of the table puts its column rules at the same positions."""
         text = repr(
@@ -286,6 +310,12 @@ class TestOneLineReprs:
         text = repr(record(status=state, result=None, spawn=None, started_at=None))
 
         assert text == f"<RunRecord cleanup#17 {state} spawn=None scheduled=00:01:30>"
+
+    def test_run_scheduled_within_a_second(self) -> None:
+        """A run scheduled at a fraction of a second shows it, to the millisecond."""
+        text = repr(record(scheduled_at=T0 + timedelta(seconds=90.125)))
+
+        assert "scheduled=00:01:30.125" in text
 
     def test_run_without_schedule_time(self) -> None:
         """A run with no scheduled time shows a dash."""
