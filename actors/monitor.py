@@ -18,7 +18,7 @@ Answers from other actors come back through their reply futures' done callbacks,
 a message to the monitor. One round is under way at a time; a sample that comes due while the
 previous round is still going (a slow metric) is skipped.
 
-Rules (SPEC section 2a): threshold mode (`high` and/or `low`) starts `step` spawns above `high`
+Rules: threshold mode (`high` and/or `low`) starts `step` spawns above `high`
 and stops `step` below `low`; target mode (`per_spawn`) wants `ceil(sample / per_spawn)` spawns
 and goes there at once. Always within the program's `[min, max]`. Growth is never held back;
 shrinking waits until `cooldown` seconds have passed since the last change (or since the monitor

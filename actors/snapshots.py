@@ -73,7 +73,11 @@ class _Pretty:
 
 @attrs.frozen(repr=False)
 class SpawnInfo(_Pretty):
-    """One spawn (worker) of a program."""
+    """One spawn (worker) of a program.
+
+    Its `runs`, `succeeded` and `failed` count every try it ran: a run retried on this spawn
+    counts once per try here, but once (its final outcome) in the program's `ProgramInfo`.
+    """
 
     id: str
     program: str
@@ -127,8 +131,10 @@ class RunRecord(_Pretty):
 class ProgramInfo(_Pretty):
     """One program: its schedule, spawns, state and counters.
 
-    The counters add up: `runs == succeeded + failed`; ticks that never ran are counted in
-    `skipped` (a busy spawn, or no spawn) and `missed` (late ticks dropped by the misfire policy).
+    The counters add up: `runs == succeeded + failed`, each run counted once by its final
+    outcome (retries included); ticks that never ran are counted in `skipped` (a busy spawn, or
+    no spawn) and `missed` (late ticks dropped by the misfire policy, or ticks while paused),
+    however many, though only the newest few are kept in the history.
     """
 
     id: str
