@@ -246,8 +246,9 @@ class ManualClock(Clock):
         return deadline
 
     def has_due(self) -> bool:
-        with self._lock:
-            return any(w <= self._now and not d.cancelled for w, _, d in self._heap)
+        # A ManualClock fires what is due itself: at once in call_at and jump, one by one in
+        # advance (which settles the runners between them). Nothing due waits on a runner.
+        return False
 
     def attach(self, runner: Settleable) -> None:
         self._runners.add(runner)
@@ -267,10 +268,12 @@ class ManualClock(Clock):
         settle_timeout: float = 30.0,
         stuck_after: float = STUCK_AFTER,
     ) -> None:
-        """Move time forward deadline by deadline, settling every runner at each one.
+        """Move time forward deadline by deadline, settling every runner after each one.
 
-        A 10 s advance over a 1 s interval gives 10 runs per spawn, as 10 s of real time would:
-        at each deadline, runs take no virtual time, however long they take for real. A run
+        Deadlines due at the same instant fire one at a time, in the order they were armed,
+        each settled before the next, so a test gives the same answer every time. A 10 s
+        advance over a 1 s interval gives 10 runs per spawn, as 10 s of real time would: at
+        each deadline, runs take no virtual time, however long they take for real. A run
         that never returns would stop time for good, so a run of a program with a `timeout`
         that is still inside user code after `stuck_after` real seconds is taken as stuck:
         time moves on without it, and its timeout fires when time reaches it.
@@ -283,13 +286,14 @@ class ManualClock(Clock):
         self._settle(settle_timeout, stuck_after)
         while True:
             with self._lock:
-                due = self._pop_due(target)
-                if not due:
+                deadline = self._pop_next(target)
+                if deadline is None:
                     self._now = max(self._now, target)
                     break
-                self._now = max(self._now, due[0].when)
-            for deadline in due:
-                deadline.fire()
+                self._now = max(self._now, deadline.when)
+            # One deadline at a time, each settled before the next: deadlines due at the same
+            # instant fire in the order they were armed, and never race each other.
+            deadline.fire()
             self._settle(settle_timeout, stuck_after)
         self._settle(settle_timeout, stuck_after)
 
@@ -305,6 +309,17 @@ class ManualClock(Clock):
             due = self._pop_due(self._now, all_due=True)
         for deadline in due:
             deadline.fire()
+
+    def _pop_next(self, limit: datetime) -> Deadline | None:
+        """Pop the earliest live deadline at or before `limit` (armed first, of equal ones)."""
+        while self._heap:
+            when, _, deadline = self._heap[0]
+            if when > limit:
+                return None
+            heapq.heappop(self._heap)
+            if not deadline.cancelled:
+                return deadline
+        return None
 
     def _pop_due(self, limit: datetime, *, all_due: bool = False) -> list[Deadline]:
         """Pop the earliest deadlines at or before `limit` (all of them if `all_due`)."""

@@ -159,13 +159,14 @@ class Spawn(ProgramRequest):
 class Unspawn(ProgramRequest):
     """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids.
 
-    With `only_idle` (what a LoadMonitor asks), it stops at most `n` spawns that are idle right
-    now, never going below `min`, and answers with the ids of those it stopped (maybe none).
+    With `shrink` (what a LoadMonitor asks), it stops at most `n` spawns, never going below
+    `min`, the idle ones first, then busy ones, which are marked `stopping` and stop once their
+    run has finished (a busy worker is never interrupted), and answers with their ids.
     """
 
     n: int = 1
     policy: str | None = None
-    only_idle: bool = False
+    shrink: bool = False
 
 
 @attrs.frozen(kw_only=True)

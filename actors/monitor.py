@@ -7,9 +7,9 @@ a round, one message at a time and never waiting:
 Clock ──SampleDue──> LoadMonitor ──run_user_code──> worker thread: metric()
                                                       │
 LoadMonitor <──────────────Sampled(value)─────────────┘
-   ├──GetProgramInfo, GetSpawns──> Supervisor ──> ProgramActor   (pool size, min, max, idle)
-   │<──PoolSeen (posted by the replies' done callback)
-   ├──Spawn / Unspawn(policy="idle")──> Supervisor ──> ProgramActor
+   ├──GetProgramInfo──> Supervisor ──> ProgramActor   (pool size, min, max, status)
+   │<──PoolSeen (posted by the reply's done callback)
+   ├──Spawn / Unspawn(shrink=True)──> Supervisor ──> ProgramActor
    └<──Scaled (posted by the reply's done callback): ScaledUp / ScaledDown published
 ```
 
@@ -22,7 +22,9 @@ Rules: threshold mode (`high` and/or `low`) starts `step` spawns above `high`
 and stops `step` below `low`; target mode (`per_spawn`) wants `ceil(sample / per_spawn)` spawns
 and goes there at once. Always within the program's `[min, max]`. Growth is never held back;
 shrinking waits until `cooldown` seconds have passed since the last change (or since the monitor
-started) and stops only idle spawns, never more than are idle.
+started) and stops idle spawns first, then busy ones gracefully: a busy one is marked `stopping`
+and stops once its run has finished, so a pool whose spawns are busy whenever the monitor looks
+(ticks as frequent as samples) still shrinks within one round.
 
 The supervisor owns the monitors: it starts them (`StartMonitor`), halts them (`StopMonitor`),
 asks them for a `MonitorInfo` (`GetMonitorInfo`) and stops a monitor's actor once the monitor
@@ -49,9 +51,9 @@ from pykka import ActorDeadError, ActorRef
 from actors import events
 from actors.clock import Deadline
 from actors.errors import InvalidProgram, ProgramNotFound, RunnerStopped
-from actors.messages import GetProgramInfo, GetSpawns, Request, Spawn, Unspawn, gather, resolve
+from actors.messages import GetProgramInfo, Request, Spawn, Unspawn, resolve
 from actors.runtime import Actor, RunTicket, Runtime, handles, post
-from actors.snapshots import MonitorInfo, MonitorMode, ProgramInfo, SpawnInfo
+from actors.snapshots import MonitorInfo, MonitorMode, ProgramInfo
 
 __all__ = [
     "AutoscaleSpec",
@@ -258,10 +260,10 @@ class Sampled:
 
 @attrs.frozen
 class PoolSeen:
-    """LoadMonitor -> itself: the program's `[ProgramInfo, list[SpawnInfo]]`, or the error."""
+    """LoadMonitor -> itself: the program's `ProgramInfo`, or the error."""
 
     sample: float
-    answer: Future[list[Any]]
+    answer: Future[ProgramInfo]
 
 
 @attrs.frozen
@@ -455,10 +457,8 @@ class LoadMonitorActor(Actor):
         self.last_sample = sample
         self.last_sample_at = self.runtime.clock.now()
         info = GetProgramInfo(program_id=self.program_id)
-        spawns = GetSpawns(program_id=self.program_id)
         self._ask(info)
-        self._ask(spawns)
-        gather([info.reply, spawns.reply]).add_done_callback(
+        info.reply.add_done_callback(
             functools.partial(_post_answer, self.actor_ref, functools.partial(PoolSeen, sample))
         )
 
@@ -485,9 +485,7 @@ class LoadMonitorActor(Actor):
         if error is not None:
             self._round_failed(error)
             return
-        info: ProgramInfo
-        spawns: list[SpawnInfo]
-        info, spawns = message.answer.result()
+        info: ProgramInfo = message.answer.result()
         current = info.spawns
         self.spawns = current
         if info.status != "active":  # paused, finished or failed: hold the pool as it is
@@ -511,10 +509,8 @@ class LoadMonitorActor(Actor):
             return
         if wanted < current:
             elapsed = (self.runtime.clock.now() - self._changed_at).total_seconds()
-            idle = sum(1 for spawn in spawns if spawn.status == "idle")
-            n = min(current - wanted, idle)
-            if elapsed >= self.spec.cooldown and n > 0:
-                request = Unspawn(program_id=self.program_id, n=n, only_idle=True)
+            if elapsed >= self.spec.cooldown:
+                request = Unspawn(program_id=self.program_id, n=current - wanted, shrink=True)
                 self._change(request, message, -1)
                 return
         self._end_round()

@@ -804,9 +804,10 @@ class ProgramActor(Actor):
             msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
             raise InvalidProgram(msg)
         count, least = len(self._pool()), self.program.min
-        if message.only_idle:
-            idle = [slot for slot in reversed(self._pool()) if not slot.running]
-            chosen = idle[: max(0, min(n, count - least))]
+        if message.shrink:
+            # Idle spawns first; busy ones finish their run first, so shrinking never starves
+            # when ticks keep every spawn busy at the moment the monitor looks.
+            chosen = self._choose("idle", max(0, min(n, count - least)))
             for slot in chosen:
                 self._retire(slot)
             resolve(message.reply, [slot.id for slot in chosen])

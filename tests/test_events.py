@@ -137,6 +137,7 @@ def test_failing_subscriber_is_logged_and_kept(
     runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
     with caplog.at_level(logging.ERROR, logger="actors"):
         clock.advance(3)
+        subscription.flush()
     assert len(calls) == 3
     assert subscription.failed == 3
     assert "subscriber bug" in caplog.text

@@ -219,8 +219,11 @@ class TestThresholdMode:
 
 
 class TestIdleFirst:
-    def test_a_busy_spawn_survives_the_shrink(self, runner: Runner, clock: ManualClock) -> None:
-        """Shrinking stops idle spawns only: a spawn busy in main_fn is kept, and goes once idle."""
+    def test_a_busy_spawn_is_retired_after_its_run(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """Shrinking stops idle spawns at once and marks a busy one stopping: it is never
+        interrupted, finishes its run (merged, counted), then stops."""
         gate = Gate()
         runner.install(Program(id="w", main_fn=gate, min=0, max=5))
         metric = Metric(3)
@@ -232,18 +235,17 @@ class TestIdleFirst:
         metric.value = 0
         clock.jump(2)  # t=3: 2 s after the change; the run is still in the gate
         runner.settle(runs=False)
-        eventually(lambda: handle.info().last_change == "-2")
-        assert [(s.id, s.status) for s in runner.spawns("w")] == [("w-1", "running")]
+        eventually(lambda: handle.info().last_change == "-3")
+        assert [(s.id, s.status) for s in runner.spawns("w")] == [("w-1", "stopping")]
+        assert runner.info("w").spawns == 0
         gate.open()
-        running.result(5)
+        assert running.result(5) is None
         runner.settle()
-        clock.advance(1)  # t=4: held, 1 s since the last change
-        assert pool(runner) == 1
-        clock.advance(1)  # t=5: w-1 is idle now and goes
-        assert pool(runner) == 0
+        assert runner.spawns("w") == []
+        assert runner.info("w").runs == 1
 
-    def test_all_busy_means_no_shrink(self, runner: Runner, clock: ManualClock) -> None:
-        """When every spawn is busy the monitor stops none, and changes nothing that round."""
+    def test_all_busy_still_shrinks_gracefully(self, runner: Runner, clock: ManualClock) -> None:
+        """When every spawn is busy the monitor still shrinks: they stop after their runs."""
         gate = Gate()
         runner.install(Program(id="w", main_fn=gate, min=0, max=5))
         runner.spawn("w")
@@ -252,13 +254,53 @@ class TestIdleFirst:
         gate.wait_started()
         clock.jump(1)
         runner.settle(runs=False)
-        eventually(lambda: handle.info().samples == 1)
-        runner.settle(runs=False)
-        assert [s.status for s in runner.spawns("w")] == ["running"]
-        assert handle.info().last_change is None
+        eventually(lambda: handle.info().last_change == "-1")
+        assert [s.status for s in runner.spawns("w")] == ["stopping"]
         gate.open()
         running.result(5)
         runner.settle()
+        assert runner.spawns("w") == []
+
+
+class TestShrinkingCannotStarve:
+    """A pool whose spawns are busy whenever the monitor looks still shrinks to min, the same
+    way every time (issue: samples every 1 s coincided with ticks every 0.1 s)."""
+
+    @staticmethod
+    def scenario(clock: ManualClock) -> tuple[int, int]:
+        """interval=0.1, min=1, max=5, target mode over a queue of 500 that drains."""
+        with Runner(clock=clock) as runner:
+            queue = {"depth": 500}
+
+            def work(args: object, timestamp: object) -> None:
+                queue["depth"] = max(0, queue["depth"] - 1)
+
+            runner.install(Program(id="w", interval=0.1, min=1, max=5, main_fn=work))
+            runner.autoscale("w", lambda: queue["depth"], per_spawn=100, interval=1.0, cooldown=5.0)
+            clock.advance(1)
+            grown = runner.info("w").spawns
+            clock.advance(120)
+            return grown, runner.info("w").spawns
+
+    @pytest.mark.parametrize("attempt", range(3))
+    def test_shrinks_to_min_every_time(self, attempt: int) -> None:
+        """Run three times in one process (after other runners): grows to 5, ends at 1."""
+        assert self.scenario(ManualClock(T0)) == (5, 1)
+
+    def test_shrinks_within_one_round_after_the_cooldown(self) -> None:
+        """Once the queue is empty, the pool is at min one sample after the cooldown."""
+        clock = ManualClock(T0)
+        with Runner(clock=clock) as runner:
+            depth = {"n": 500}
+            runner.install(Program(id="w", interval=0.1, min=1, max=5, main_fn=noop))
+            runner.autoscale("w", lambda: depth["n"], per_spawn=100, interval=1.0, cooldown=5.0)
+            clock.advance(1)
+            assert runner.info("w").spawns == 5
+            depth["n"] = 0
+            clock.advance(4.5)  # t=5.5: cooldown (5 s from the change at t=1) not over
+            assert runner.info("w").spawns == 5
+            clock.advance(0.5)  # t=6: the first sample after the cooldown
+            assert runner.info("w").spawns == 1
 
 
 class TestMetric:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from actors import InvalidProgram, ManualClock, Program, Runner, SchedulerError
-from actors.messages import Drain, Tick
+from actors.messages import Drain, Tick, Unspawn
 from actors.pool import NOT_RUN_KEPT, ProgramActor, SpawnSlot
 from tests.conftest import T0
 from tests.helpers import Gate, eventually
@@ -198,23 +198,26 @@ def test_requests_while_draining_are_refused(runner: Runner) -> None:
     assert not uninstaller.is_alive()
 
 
-def test_unspawn_only_idle_never_picks_a_busy_spawn(runner: Runner) -> None:
-    """Unspawn(only_idle=True) stops only spawns idle right now, never below min."""
-    from actors.messages import Unspawn
-
+def test_shrink_stops_idle_spawns_first_and_busy_ones_after_their_run(runner: Runner) -> None:
+    """Unspawn(shrink=True) (a LoadMonitor's) never goes below min, takes idle spawns first,
+    then marks busy ones stopping: they finish their run, then stop."""
     gate = Gate()
     runner.install(Program(id="p", main_fn=gate, min=1, max=4))
     runner.spawn("p", 3)
     runner.trigger("p", wait=False)  # p-1 is busy
-    gate.wait_started()
-    request = Unspawn(program_id="p", n=4, only_idle=True)
-    stopped = runner._call(request)
-    assert stopped == ["p-4", "p-3", "p-2"][: 4 - 1]
-    assert [s.id for s in runner.spawns("p")] == ["p-1"]
-    again = runner._call(Unspawn(program_id="p", n=1, only_idle=True))
-    assert again == []
+    runner.trigger("p", wait=False)  # p-2 is busy
+    gate.wait_started(2)
+    stopped = runner._call(Unspawn(program_id="p", n=4, shrink=True))
+    assert stopped == ["p-4", "p-3", "p-2"]
+    assert [(s.id, s.status) for s in runner.spawns("p")] == [
+        ("p-1", "running"),
+        ("p-2", "stopping"),
+    ]
+    assert runner._call(Unspawn(program_id="p", n=1, shrink=True)) == []  # at min
     gate.open()
     runner.settle()
+    assert [s.id for s in runner.spawns("p")] == ["p-1"]
+    assert runner.info("p").runs == 2  # the stopping spawn's run finished and counted
 
 
 class TestScaleAndOverload:
