@@ -27,8 +27,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         SpawnLimitError,
         SpawnNotFound,
     )
+    from actors.handles import AutoscaleHandle, ProgramHandle
     from actors.program import Misfire, Program, Retry
-    from actors.runner import AutoscaleHandle, ProgramHandle, Runner
+    from actors.runner import Runner
     from actors.schedules import Schedule, after, at, cron, every, manual, on_success
     from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 
@@ -69,7 +70,7 @@ __version__ = "0.1.0"
 
 #: The module that defines each public name.
 _MODULES = {
-    "AutoscaleHandle": "actors.runner",
+    "AutoscaleHandle": "actors.handles",
     "Clock": "actors.clock",
     "DeadlockError": "actors.errors",
     "InvalidProgram": "actors.errors",
@@ -79,7 +80,7 @@ _MODULES = {
     "MonitorInfo": "actors.snapshots",
     "Program": "actors.program",
     "ProgramExists": "actors.errors",
-    "ProgramHandle": "actors.runner",
+    "ProgramHandle": "actors.handles",
     "ProgramInfo": "actors.snapshots",
     "ProgramNotFound": "actors.errors",
     "Retry": "actors.program",

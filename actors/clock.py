@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from actors.dispatcher import runs_actors
+from actors.runtime import runs_actors
 
 __all__ = ["Clock", "Deadline", "ManualClock", "Settleable", "SystemClock", "to_seconds"]
 

@@ -1,31 +1,25 @@
-"""Events: what happened in a runner, and the actor that delivers it to subscribers.
+"""Events: what happened in a runner, and the subscriptions that receive them.
 
-Every event is a frozen attrs class. Actors publish events to the runner's `EventsActor`, which
-hands them to each subscriber's callback on a worker thread, in order, one batch at a time.
-So a slow or failing subscriber never delays a tick or a run, and a subscriber sees its events
-in the order they were published. Nothing is published while nobody subscribes.
+Every event is a frozen attrs class. Actors publish events to a `Broker` (the runner's events
+actor, `actors.tree.events_actor`), which hands them to each subscriber's callback on a worker
+thread, in order, one batch at a time. So a slow or failing subscriber never delays a tick or a
+run, and a subscriber sees its events in the order they were published. Nothing is published
+while nobody subscribes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
-from pykka import ActorDeadError, ActorRef
-
-from actors.messages import Publish, Request, resolve
-from actors.runtime import Actor, RunTicket, Runtime, handles
 
 __all__ = [
+    "Broker",
     "Event",
-    "EventsActor",
-    "Flush",
     "MetricFailed",
     "ProgramFinished",
     "ProgramInstalled",
@@ -40,9 +34,7 @@ __all__ = [
     "SpawnReplaced",
     "SpawnStarted",
     "SpawnStopped",
-    "Subscribe",
     "Subscription",
-    "Unsubscribe",
 ]
 
 logger = logging.getLogger("actors.events")
@@ -180,6 +172,16 @@ class MetricFailed(Event):
 Callback = Callable[[Event], Any]
 
 
+class Broker(Protocol):
+    """What a `Subscription` needs of whatever delivers its events (the runner's events actor)."""
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Deliver nothing more to `subscription`."""
+
+    def hand_over(self, timeout: float) -> None:
+        """Return once every event published so far has been handed to its subscriptions."""
+
+
 @attrs.define(eq=False)
 class Subscription:
     """A subscriber's callback and the event types it wants; `cancel()` ends it.
@@ -190,7 +192,7 @@ class Subscription:
 
     callback: Callback
     types: tuple[type[Event], ...]
-    events_ref: ActorRef[Any] | None = attrs.field(default=None, repr=False)
+    broker: Broker | None = attrs.field(default=None, repr=False)
     cancelled: bool = False
     accepted: int = 0
     delivered: int = 0
@@ -210,14 +212,8 @@ class Subscription:
         Raises:
             TimeoutError: the callback has not caught up within `timeout` seconds.
         """
-        events_ref = self.events_ref
-        if events_ref is not None and events_ref.is_alive():
-            # Events already published are in the events actor's inbox: a request queued
-            # behind them is answered once each has been handed to this subscription.
-            marker = Flush()
-            with contextlib.suppress(ActorDeadError):
-                events_ref.tell(marker)
-                marker.reply.result(timeout)
+        if self.broker is not None:
+            self.broker.hand_over(timeout)
         with self._changed:
             caught_up = self._changed.wait_for(
                 lambda: self.cancelled or self.delivered + self.failed >= self.accepted, timeout
@@ -230,7 +226,7 @@ class Subscription:
             raise TimeoutError(msg)
 
     def record(self, *, delivered: int = 0, failed: int = 0) -> None:
-        """Count events the callback returned from (or raised on); the events actor's part."""
+        """Count events the callback returned from (or raised on); the broker's part."""
         with self._changed:
             self.delivered += delivered
             self.failed += failed
@@ -243,102 +239,5 @@ class Subscription:
         with self._changed:
             self.cancelled = True
             self._changed.notify_all()
-        if self.events_ref is not None and self.events_ref.is_alive():
-            self.events_ref.tell(Unsubscribe(subscription=self))
-
-
-@attrs.frozen(kw_only=True)
-class Subscribe(Request):
-    """Add a subscription; answered with it."""
-
-    subscription: Subscription
-
-
-@attrs.frozen(kw_only=True)
-class Unsubscribe(Request):
-    """Remove a subscription."""
-
-    subscription: Subscription
-
-
-@attrs.frozen(kw_only=True)
-class Flush(Request):
-    """Answered once every event published before it has been handed to its subscribers."""
-
-
-@attrs.frozen
-class Delivered:
-    """From a worker thread: a subscriber's batch was delivered; send the next if any."""
-
-    subscription: Subscription
-
-
-class EventsActor(Actor):
-    """Delivers published events to subscribers, off the scheduling path."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        self.subscriptions: list[Subscription] = []
-        self._pending: dict[int, list[Event]] = {}
-        self._delivering: set[int] = set()
-
-    def __str__(self) -> str:
-        return "EventsActor"
-
-    @handles(Subscribe)
-    def _subscribe(self, message: Subscribe) -> None:
-        self.subscriptions.append(message.subscription)
-        self.runtime.subscribers = len(self.subscriptions)
-        resolve(message.reply, message.subscription)
-
-    @handles(Unsubscribe)
-    def _unsubscribe(self, message: Unsubscribe) -> None:
-        subscription = message.subscription
-        if subscription in self.subscriptions:
-            self.subscriptions.remove(subscription)
-        self._pending.pop(id(subscription), None)
-        self.runtime.subscribers = len(self.subscriptions)
-        resolve(message.reply)
-
-    @handles(Publish)
-    def _publish(self, message: Publish) -> None:
-        for subscription in self.subscriptions:
-            if subscription.wants(message.event):
-                subscription.accepted += 1
-                self._pending.setdefault(id(subscription), []).append(message.event)
-                self._send(subscription)
-
-    @handles(Flush)
-    def _flush(self, message: Flush) -> None:
-        resolve(message.reply)
-
-    @handles(Delivered)
-    def _delivered(self, message: Delivered) -> None:
-        self._delivering.discard(id(message.subscription))
-        self._send(message.subscription)
-
-    def _send(self, subscription: Subscription) -> None:
-        """Hand the subscriber's pending events to a worker, unless a batch is under way."""
-        key = id(subscription)
-        if key in self._delivering or not self._pending.get(key):
-            return
-        batch = self._pending.pop(key)
-        self._delivering.add(key)
-        # Not counted as activity: settle() does not wait for subscribers (flush() does).
-        ticket = RunTicket(f"event subscriber {subscription.callback!r}", counted=False)
-        self.runtime.run_user_code(
-            functools.partial(self._deliver, subscription, batch), ticket=ticket
-        )
-
-    def _deliver(self, subscription: Subscription, batch: list[Event]) -> None:
-        """On a worker thread: call the subscriber for each event; its errors are logged."""
-        for event in batch:
-            if subscription.cancelled:
-                break
-            try:
-                subscription.callback(event)
-                subscription.record(delivered=1)
-            except Exception:
-                subscription.record(failed=1)
-                logger.exception("event subscriber %r failed on %r", subscription.callback, event)
-        self.tell(self.actor_ref, Delivered(subscription))
+        if self.broker is not None:
+            self.broker.unsubscribe(self)

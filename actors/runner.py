@@ -1,4 +1,4 @@
-"""Runner and ProgramHandle: the public facade that turns every call into a message.
+"""Runner: the public facade that turns every call into a message.
 
 A `Runner` is a plain object. Creating one starts its SupervisorActor; every method builds a
 message, sends it to the supervisor and waits (on the caller's thread, never an actor's) for the
@@ -18,11 +18,24 @@ from datetime import timedelta
 from typing import Any
 
 from actors._tracebacks import user_facing
+from actors.autoscaling import AutoscaleSpec
 from actors.clock import Clock, SystemClock
-from actors.dispatcher import in_handler
 from actors.errors import DeadlockError, InvalidProgram, InvalidSchedule, RunnerStopped
-from actors.events import Event, EventsActor, Subscribe, Subscription
-from actors.messages import (
+from actors.events import Event, Subscription
+from actors.handles import AutoscaleHandle, ProgramHandle
+from actors.program import Program
+from actors.runtime import (
+    ACTOR_STOP_TIMEOUT,
+    Request,
+    Runtime,
+    in_handler,
+    inside_user_code_of,
+)
+from actors.schedules import Schedule, every
+from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.timeline import Timeline, render_timeline
+from actors.tree.events_actor import ActorBroker, EventsActor, Subscribe
+from actors.tree.messages import (
     NO_ARGS,
     GetHistory,
     GetProgramInfo,
@@ -32,7 +45,6 @@ from actors.messages import (
     Install,
     KillSpawn,
     Pause,
-    Request,
     Reschedule,
     Resume,
     SetState,
@@ -42,57 +54,21 @@ from actors.messages import (
     Uninstall,
     Unspawn,
 )
-from actors.monitor import AutoscaleSpec, GetMonitorInfo, StartMonitor, StopMonitor
-from actors.program import Program
-from actors.runtime import ACTOR_STOP_TIMEOUT, Runtime, inside_user_code_of, user_code_label
-from actors.schedules import Schedule, every
-from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
-from actors.supervisor import SupervisorActor
-from actors.timeline import Timeline, render_timeline
+from actors.tree.monitor_actor import StartMonitor
+from actors.tree.supervisor import SupervisorActor
+from actors.waiting import (
+    CALL_TIMEOUT,
+    call_text,
+    refuse_to_wait_in_handler,
+    settle,
+    wait_for_answer,
+)
 
-__all__ = ["AutoscaleHandle", "ProgramHandle", "Runner"]
+__all__ = ["Runner"]
 
 logger = logging.getLogger("actors.runner")
 
 _runner_numbers = itertools.count(1)
-
-#: The runner call each request stands for, for messages about it.
-_CALL_NAMES: dict[type, str] = {
-    GetHistory: "history",
-    GetMonitorInfo: "autoscale handle's info",
-    GetProgramInfo: "info",
-    GetSpawns: "spawns",
-    GetState: "get_state",
-    GetStatus: "status",
-    Install: "install",
-    KillSpawn: "kill_spawn",
-    Pause: "pause",
-    Reschedule: "reschedule",
-    Resume: "resume",
-    SetState: "set_state",
-    Spawn: "spawn",
-    StartMonitor: "autoscale",
-    StopMonitor: "autoscale handle's stop",
-    Trigger: "trigger",
-    Uninstall: "uninstall",
-    Unspawn: "unspawn",
-}
-
-
-def _call_text(message: Request) -> str:
-    """`runner.get_state('q')`: the call a request stands for, for messages."""
-    name = _CALL_NAMES.get(type(message), type(message).__name__)
-    program_id = getattr(message, "program_id", None)
-    if isinstance(message, Install):
-        program_id = message.program.id
-    elif isinstance(message, StartMonitor):
-        program_id = message.spec.program_id
-    return f"runner.{name}({'' if program_id is None else repr(program_id)})"
-
-
-#: How long a call waits for its answer. Actors never block, so an answer that takes this long
-#: means something is badly wrong; better a `TimeoutError` than a hung REPL.
-CALL_TIMEOUT = 60.0
 
 #: How long a runner forgotten at interpreter exit gives its running work.
 EXIT_TIMEOUT = 5.0
@@ -140,7 +116,7 @@ class Runner:
         self._stopped = False
         self._stop_done = threading.Event()
         self._runtime = Runtime(self.id, self.clock, max_concurrent=max_concurrent)
-        self._runtime.events_ref = EventsActor.start(self._runtime)
+        self._events = EventsActor.start(self._runtime)
         self._supervisor = SupervisorActor.start(self._runtime, self.id, history)
         self.clock.attach(self)
         atexit.register(self._stop_at_exit)
@@ -155,36 +131,9 @@ class Runner:
         return message.reply
 
     def _call(self, message: Request, timeout: float | None = CALL_TIMEOUT) -> Any:
-        what = _call_text(message)
-        self._refuse_to_wait_in_handler(what)
-        return self._wait(self._send(message), what, timeout)
-
-    def _refuse_to_wait_in_handler(self, what: str) -> None:
-        """A call that waits for an answer must not be made from inside an actor's handler
-        (`merge_fn`): the answer may be queued behind that very handler."""
-        if not in_handler():
-            return
-        where = user_code_label() or "an actor's message handler"
-        msg = (
-            f"{what} was called from inside {where}, which runs inside the program's actor: "
-            "a call that waits for the runner's answer there would wait on the runner itself, "
-            "and the runner would stall. Make the call from main_fn (or outside the runner); "
-            "trigger(..., wait=False) and stop() do not wait and may be called there."
-        )
-        raise DeadlockError(msg)
-
-    def _wait(self, future: Future[Any], what: str, timeout: float | None) -> Any:
-        """The answer of `future`, or a `TimeoutError` that says what did not answer."""
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            if future.done():
-                raise  # the answer itself is a TimeoutError (a run that timed out)
-            msg = (
-                f"runner {self.id!r}: {what} got no answer within {timeout:g} s "
-                "(the runner's actors never wait, so this means one of them is stuck)"
-            )
-            raise TimeoutError(msg) from None
+        what = call_text(message)
+        refuse_to_wait_in_handler(what)
+        return wait_for_answer(self._send(message), what, timeout, self.id)
 
     def _stop_at_exit(self) -> None:
         try:
@@ -295,8 +244,8 @@ class Runner:
         message = Trigger(program_id=id, args=args)
         if not wait:
             return self._send(message)
-        what = _call_text(message)
-        self._refuse_to_wait_in_handler(what)
+        what = call_text(message)
+        refuse_to_wait_in_handler(what)
         future = self._send(message)
         try:
             return future.result(timeout)
@@ -348,13 +297,17 @@ class Runner:
             if not (isinstance(event_type, type) and issubclass(event_type, Event)):
                 msg = f"event types must be classes from actors.events, got {event_type!r}"
                 raise InvalidProgram(msg)
-        events_ref = self._runtime.events_ref
-        if self._stopped or events_ref is None:
+        events_ref = self._events
+        if self._stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
-        message = Subscribe(subscription=Subscription(callback, tuple(event_types), events_ref))
-        self._refuse_to_wait_in_handler("runner.subscribe()")
+        message = Subscribe(
+            subscription=Subscription(callback, tuple(event_types), ActorBroker(events_ref))
+        )
+        refuse_to_wait_in_handler("runner.subscribe()")
         events_ref.tell(message)
-        subscription: Subscription = self._wait(message.reply, "runner.subscribe()", CALL_TIMEOUT)
+        subscription: Subscription = wait_for_answer(
+            message.reply, "runner.subscribe()", CALL_TIMEOUT, self.id
+        )
         return subscription
 
     def autoscale(
@@ -490,7 +443,7 @@ class Runner:
         """
         if self._stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
-        self._refuse_to_wait_in_handler("runner.settle()")
+        refuse_to_wait_in_handler("runner.settle()")
         ticket = inside_user_code_of(self._runtime)
         if runs and ticket is not None and ticket.counted:
             msg = (
@@ -499,57 +452,14 @@ class Runner:
                 "(settle(runs=False) waits for messages only)"
             )
             raise DeadlockError(msg)
-        self._settle(timeout, runs=runs)
+        settle(self._runtime, self.clock, self.id, timeout, runs=runs)
 
     def settle_at_deadline(self, timeout: float, stuck_after: float) -> None:
         """What `ManualClock.advance` does at each deadline: `settle()`, except that a run
         with a `timeout` still inside user code after `stuck_after` real seconds is taken as
         stuck, and no longer waited for, so that virtual time can reach its timeout."""
         if not self._stopped:
-            self._settle(timeout, runs=True, stuck_after=stuck_after)
-
-    def _settle(self, timeout: float, *, runs: bool, stuck_after: float | None = None) -> None:
-        activity = self._runtime.activity
-        backoffs = runs and self.clock.moves_by_itself
-        deadline = time.monotonic() + timeout
-        patience = None if stuck_after is None else time.monotonic() + stuck_after
-        while True:
-            now = time.monotonic()
-            wait = deadline - now if patience is None else min(deadline, patience) - now
-            quiet = activity.wait_idle(max(0.0, wait), runs=runs, backoffs=backoffs)
-            if quiet and not self.clock.has_due():
-                return
-            now = time.monotonic()
-            if patience is not None and now >= patience:
-                # Runs with a timeout still going: stuck, as far as virtual time is concerned.
-                patience = None
-                if activity.mark_stuck() and stuck_after is not None:
-                    patience = now + stuck_after
-                continue
-            if now >= deadline:
-                raise TimeoutError(self._unsettled(timeout))
-            if quiet:
-                # A due deadline on a real clock is posted within a millisecond; look again then.
-                time.sleep(0.001)
-
-    def _unsettled(self, timeout: float) -> str:
-        """Why the runner did not settle: what is still in flight."""
-        activity = self._runtime.activity
-        tickets = [t for t in activity.in_flight() if not t.stuck]
-        parts = []
-        if tickets:
-            shown = ", ".join(t.label for t in tickets[:3]) + (", ..." if len(tickets) > 3 else "")
-            parts.append(f"{len(tickets)} run(s) still inside user code ({shown})")
-        messages = activity.count - activity.runs
-        if messages > 0:
-            parts.append(f"{messages} message(s) not yet handled")
-        if activity.backoffs and self.clock.moves_by_itself:
-            parts.append(f"{activity.backoffs} retry(s) waiting for their backoff")
-        if self.clock.has_due():
-            parts.append("clock deadlines due but not yet delivered")
-        return f"runner {self.id!r} did not settle within {timeout:g} s: " + (
-            "; ".join(parts) or "work kept arriving"
-        )
+            settle(self._runtime, self.clock, self.id, timeout, runs=True, stuck_after=stuck_after)
 
     def stop(self, *, wait: bool = True, timeout: float = 10.0) -> None:
         """Stop the runner: no new ticks; running `main_fn`s get `timeout` to finish; then
@@ -601,147 +511,3 @@ class Runner:
             self.clock.release()
         finally:
             self._stop_done.set()
-
-
-@user_facing
-class ProgramHandle:
-    """One program of a runner, with the runner's calls bound to it (`runner["worker"]`)."""
-
-    def __init__(self, runner: Runner, program_id: str) -> None:
-        self.runner = runner
-        self.id = program_id
-
-    def __repr__(self) -> str:
-        try:
-            return repr(self.info())
-        except Exception:  # noqa: BLE001 - a repr must not raise
-            return f"<ProgramHandle {self.id!r}>"
-
-    def info(self) -> ProgramInfo:
-        """A snapshot of the program."""
-        return self.runner.info(self.id)
-
-    def spawn(self, n: int = 1) -> list[str]:
-        """Start `n` spawns; see `Runner.spawn`."""
-        return self.runner.spawn(self.id, n)
-
-    def unspawn(self, n: int = 1, *, policy: str | None = None) -> list[str]:
-        """Stop `n` spawns gracefully; see `Runner.unspawn`."""
-        return self.runner.unspawn(self.id, n, policy=policy)
-
-    def trigger(
-        self, args: Any = NO_ARGS, *, wait: bool = True, timeout: float | None = None
-    ) -> Any:
-        """Run `main_fn` once now; see `Runner.trigger`."""
-        return self.runner.trigger(self.id, args, wait=wait, timeout=timeout)
-
-    def get_state(self) -> Any:
-        """The program's merged state."""
-        return self.runner.get_state(self.id)
-
-    def set_state(self, value: Any) -> None:
-        """Replace the program's state."""
-        self.runner.set_state(self.id, value)
-
-    @property
-    def state(self) -> Any:
-        """The program's merged state (same as `get_state()`)."""
-        return self.get_state()
-
-    def spawns(self) -> list[SpawnInfo]:
-        """The program's spawns not yet stopped, oldest first."""
-        return self.runner.spawns(self.id)
-
-    def history(self, limit: int = 50) -> list[RunRecord]:
-        """The program's most recent runs, newest first."""
-        return self.runner.history(self.id, limit)
-
-    def timeline(self, *, width: int = 60) -> Timeline:
-        """The program's recent runs per spawn; see `Runner.timeline`."""
-        return self.runner.timeline(self.id, width=width)
-
-    def kill_spawn(self, spawn_id: str) -> None:
-        """Hard-stop one of the program's spawns; see `Runner.kill_spawn`."""
-        self.runner.kill_spawn(self.id, spawn_id)
-
-    def uninstall(self) -> None:
-        """Uninstall the program; see `Runner.uninstall`."""
-        self.runner.uninstall(self.id)
-
-    def pause(self) -> None:
-        """Pause the program; see `Runner.pause`."""
-        self.runner.pause(self.id)
-
-    def resume(self) -> None:
-        """Resume the program; see `Runner.resume`."""
-        self.runner.resume(self.id)
-
-    def reschedule(self, schedule: Schedule) -> None:
-        """Give the program a new schedule; see `Runner.reschedule`."""
-        self.runner.reschedule(self.id, schedule)
-
-    def autoscale(self, metric: Callable[[], Any], **options: Any) -> AutoscaleHandle:
-        """Resize the program's pool from `metric()`; see `Runner.autoscale`."""
-        return self.runner.autoscale(self.id, metric, **options)
-
-    def set_interval(self, seconds: float | timedelta) -> None:
-        """Shorthand for `reschedule(every(seconds))`."""
-        self.runner.set_interval(self.id, seconds)
-
-
-@user_facing
-class AutoscaleHandle:
-    """A LoadMonitor started by `Runner.autoscale`: `info()` for a snapshot, `stop()` to end it.
-
-    Also a context manager that stops the monitor on exit.
-    """
-
-    def __init__(
-        self,
-        runner: Runner,
-        spec: AutoscaleSpec,
-        number: int,
-        call: Callable[[Request], Any],
-    ) -> None:
-        self.runner = runner
-        self.spec = spec
-        self.number = number
-        self._call = call
-
-    @property
-    def program(self) -> str:
-        """The id of the program this monitor resizes."""
-        return self.spec.program_id
-
-    def __repr__(self) -> str:
-        return f"<AutoscaleHandle {self.program} {self.spec.mode} {self.spec.describe()}>"
-
-    def __enter__(self) -> AutoscaleHandle:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def info(self) -> MonitorInfo:
-        """A snapshot of the monitor; `active` is false once it has stopped.
-
-        Raises:
-            RunnerStopped: the runner is stopped.
-        """
-        request = GetMonitorInfo(program_id=self.program, number=self.number)
-        result: MonitorInfo = self._call(request)
-        return result
-
-    @property
-    def active(self) -> bool:
-        """Whether the monitor is still sampling."""
-        return not self.runner.stopped and self.info().active
-
-    def stop(self) -> None:
-        """Stop the monitor: no more samples or changes (a change already sent may still land).
-
-        Does nothing if it has stopped already, or the runner has.
-        """
-        if self.runner.stopped:
-            return
-        self._call(StopMonitor(program_id=self.program, number=self.number))

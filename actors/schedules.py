@@ -94,6 +94,20 @@ class Schedule(ABC):
     #: Whether the program uninstalls itself after the run of its (only) tick: `after()` does.
     uninstall_after_run: ClassVar[bool] = False
 
+    #: Whether the clock makes the ticks: `False` for `manual()` and `on_success()`, which have
+    #: no fire times, so a program on them is never "finished" for want of one.
+    timed: ClassVar[bool] = True
+
+    @property
+    def upstream(self) -> str | None:
+        """The program whose successful runs make the ticks (`on_success`), if any."""
+        return None
+
+    def after_upstream(self, succeeded_at: datetime) -> datetime | None:
+        """When to tick after the upstream's run that succeeded at `succeeded_at` (`None`: the
+        schedule does not follow an upstream)."""
+        return None
+
     @abstractmethod
     def next_fire(self, after: datetime) -> datetime | None:
         """The first fire time strictly after `after`, or `None` if there is none. Pure."""
@@ -150,6 +164,8 @@ class Schedule(ABC):
 @attrs.frozen
 class Manual(Schedule):
     """No ticks: the program runs only when triggered."""
+
+    timed: ClassVar[bool] = False
 
     def next_fire(self, after: datetime) -> datetime | None:
         return None
@@ -1104,8 +1120,13 @@ class OnSuccess(Schedule):
     Ticks come from events, not from the clock: `next_fire` is always `None`.
     """
 
-    upstream: str
+    upstream: str  # a field here, a property (None) on every other schedule
     delay: float = 0.0
+
+    timed: ClassVar[bool] = False
+
+    def after_upstream(self, succeeded_at: datetime) -> datetime | None:
+        return succeeded_at + timedelta(seconds=self.delay)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.upstream, str) or not self.upstream:

@@ -14,9 +14,8 @@ from pykka import ActorDeadError
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
-from actors.dispatcher import BATCH, Dispatcher, Mailbox, StopFlag, reject, runs_actors
-from actors.messages import Request
-from actors.runtime import Activity
+from actors.runtime import Activity, Request
+from actors.runtime._dispatcher import BATCH, Dispatcher, Mailbox, StopFlag, reject, runs_actors
 
 #: How long a test waits on an Event, a future or a join before calling it lost.
 WAIT = 5.0

@@ -16,7 +16,7 @@ from actors import (
     SchedulerError,
     SpawnNotFound,
 )
-from actors.messages import SpawnDied
+from actors.tree.messages import SpawnDied
 from tests.conftest import T0
 from tests.helpers import Gate
 
@@ -121,17 +121,18 @@ class TestTimeout:
     def test_trigger_timeout_with_retry(self, runner: Runner, clock: ManualClock) -> None:
         """A timed-out try is retried like any failure."""
         calls: list[int] = []
-        release = threading.Event()
+        started, release = threading.Event(), threading.Event()
 
         def main(args: object, ts: object) -> str:
             calls.append(1)
             if len(calls) == 1:
+                started.set()
                 release.wait(10)
             return "second try"
 
         runner.install(Program(id="p", main_fn=main, timeout=1, retry=Retry(attempts=2, backoff=1)))
         future = runner.trigger("p", wait=False)
-        runner.settle(runs=False)
+        assert started.wait(5)  # a try that times out before it starts never starts
         clock.jump(1)
         runner.settle(runs=False)
         clock.jump(1)
@@ -179,6 +180,28 @@ class TestTimeoutFreesWhatItHolds:
                 assert runner.trigger("quick", timeout=5) == "ran"
             finally:
                 gate.open()
+
+    def test_a_run_that_times_out_before_it_starts_never_starts(
+        self, clock: ManualClock
+    ) -> None:
+        """A run still waiting for a place under max_concurrent when its timeout comes is
+        failed and never started later: nobody would count its outcome."""
+        with Runner(clock=clock, max_concurrent=1) as runner:
+            gate = Gate()
+            ran: list[int] = []
+            runner.install(Program(id="hung", main_fn=gate))
+            runner.install(Program(id="late", main_fn=lambda a, t: ran.append(1), timeout=1))
+            runner.trigger("hung", wait=False)
+            gate.wait_started()
+            waiting = runner.trigger("late", wait=False)
+            runner.settle(runs=False)
+            clock.jump(1)
+            with pytest.raises(TimeoutError):
+                waiting.result(5)
+            gate.open()
+            runner.settle()
+            assert ran == []
+            assert runner.info("late").failed == 1
 
     def test_advance_reaches_the_timeout_of_a_hung_run(
         self, runner: Runner, clock: ManualClock
@@ -282,7 +305,7 @@ class TestKillSpawn:
 
 def report_death(runner: Runner, program_id: str, spawn_id: str) -> None:
     """Tell a program that one of its spawns died (what a SpawnActor that fails reports)."""
-    registration = runner._supervisor.proxy().registry.get()[program_id]
+    registration = runner._supervisor.proxy().programs.get().lookup(program_id)
     registration.program_ref.tell(SpawnDied(spawn_id, RuntimeError("died")))
     runner.settle()
 

@@ -9,15 +9,8 @@ from typing import Any
 import attrs
 import pytest
 
-from actors.messages import (
-    NO_ARGS,
-    GetState,
-    Request,
-    Tick,
-    Trigger,
-    gather,
-    resolve,
-)
+from actors.runtime import Request, gather, resolve
+from actors.tree.messages import NO_ARGS, GetState, Tick, Trigger
 from tests.conftest import T0
 
 #: How long a test waits on a future before calling it lost.

@@ -22,8 +22,8 @@ from actors import (
     Runner,
     RunnerStopped,
 )
+from actors.autoscaling import as_sample
 from actors.events import Event, MetricFailed, ScaledDown, ScaledUp
-from actors.monitor import as_sample
 from tests.conftest import T0
 from tests.helpers import Gate, eventually
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from actors import InvalidProgram, ManualClock, Program, Runner, SchedulerError
-from actors.messages import Drain, Tick, Unspawn
-from actors.pool import NOT_RUN_KEPT, ProgramActor, SpawnSlot
+from actors.tree.messages import Drain, Tick, Unspawn
+from actors.tree.run_ledger import NOT_RUN_KEPT
+from actors.tree.spawn_pool import SpawnPool, SpawnSlot
 from tests.conftest import T0
 from tests.helpers import Gate, eventually
 
@@ -229,13 +230,13 @@ class TestScaleAndOverload:
         runner.install(Program(id="p", main_fn=noop))
         runner.spawn("p", 500)
         looks: list[int] = []
-        original = ProgramActor._pool
+        original = SpawnPool.members
 
-        def counted(self: ProgramActor) -> list[SpawnSlot]:
+        def counted(self: SpawnPool) -> list[SpawnSlot]:
             looks.append(1)
             return original(self)
 
-        monkeypatch.setattr(ProgramActor, "_pool", counted)
+        monkeypatch.setattr(SpawnPool, "members", counted)
         stopped = runner.unspawn("p", 500)
 
         assert len(stopped) == 500
@@ -294,7 +295,7 @@ def test_no_false_no_spawns_warning_while_stopping(
     """A tick that reaches a min=1 program after it has drained (stopping under load) is
     dropped quietly: no "has no spawns" warning."""
     runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
-    program_ref = runner._supervisor.proxy().registry.get()["p"].program_ref
+    program_ref = runner._supervisor.proxy().programs.get().lookup("p").program_ref
     with caplog.at_level(logging.WARNING, logger="actors"):
         drain = Drain()
         program_ref.tell(drain)

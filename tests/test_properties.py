@@ -19,7 +19,7 @@ from hypothesis.stateful import (
 )
 
 from actors import ManualClock, Program, Runner, SchedulerError
-from actors.pool import NOT_RUN_KEPT
+from actors.tree.run_ledger import NOT_RUN_KEPT
 
 
 class RunnerMachine(RuleBasedStateMachine):

@@ -25,6 +25,7 @@ from actors import (
     SystemClock,
     every,
 )
+from actors.waiting import wait_for_answer
 from tests.helpers import Gate, eventually
 
 
@@ -626,7 +627,7 @@ class TestTimeoutErrorsSayWhat:
         """A call that gets no answer in time says which call and how long it waited."""
         future: Future[object] = Future()
         with pytest.raises(TimeoutError, match=r"runner.get_state\('p'\) got no answer within"):
-            runner._wait(future, "runner.get_state('p')", 0.01)
+            wait_for_answer(future, "runner.get_state('p')", 0.01, runner.id)
 
     def test_a_run_that_timed_out_still_raises_its_own_error(self, runner: Runner) -> None:
         """The TimeoutError of a run (its program's timeout) reaches trigger unchanged."""

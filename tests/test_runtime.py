@@ -15,8 +15,7 @@ import pytest
 from pykka import ActorDeadError
 
 from actors import ManualClock
-from actors.messages import Request
-from actors.runtime import Activity, Actor, Runtime, handles
+from actors.runtime import Activity, Actor, Request, Runtime, handles
 from tests.conftest import T0
 from tests.helpers import eventually
 

@@ -115,7 +115,7 @@ def test_a_program_actor_that_dies_is_restarted_with_its_state(
 ) -> None:
     """A ProgramActor that dies is replaced (one-for-one) with the state it had, and its
     schedule goes on; past the restart intensity the program is given up."""
-    from actors.pool import ProgramActor
+    from actors.tree.program_actor import ProgramActor
 
     runner.install(
         Program(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from actors import ManualClock, Misfire, Program, Runner, every
-from actors.timer import REPLAY_LIMIT
+from actors.tree.timer_actor import REPLAY_LIMIT
 from tests.conftest import T0
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from actors.workers import DEFAULT_MAX_WORKERS, WorkerPool
+from actors.runtime import DEFAULT_MAX_WORKERS, WorkerPool
 from tests.helpers import eventually
 
 #: How long a test waits on an Event or a join before calling it lost.

@@ -16,11 +16,10 @@ from typing import Any
 
 from pykka import ActorRef
 
-from actors.clock import Deadline
-from actors.messages import NextRun, Tick, UpstreamSucceeded, Wake
 from actors.program import Misfire
-from actors.runtime import Actor, Runtime, handles, post
-from actors.schedules import OnSuccess, Schedule
+from actors.runtime import Actor, Alarm, Runtime, handles, post
+from actors.schedules import Schedule
+from actors.tree.messages import Tick, UpstreamSucceeded, Wake
 
 __all__ = ["Due", "TimerActor"]
 
@@ -47,24 +46,26 @@ class TimerActor(Actor):
         runtime: Runtime,
         program_id: str,
         schedule: Schedule,
+        since: datetime,
         misfire: Misfire,
         program_ref: ActorRef[Any],
-        installed_at: datetime,
     ) -> None:
+        """`schedule` is anchored at `since` by the supervisor: the same object the program's
+        actor describes and counts from."""
         super().__init__(runtime)
         self.program_id = program_id
-        self.schedule = schedule.anchored(installed_at)
+        self.schedule = schedule
         self.misfire = misfire
         self.program_ref = program_ref
-        self.installed_at = installed_at
-        self._deadline: Deadline | None = None
+        self.since = since
+        self._deadline: Alarm | None = None
         self._next_fire: datetime | None = None
         # Deadlines armed by an upstream's success (on_success), beside the schedule's own.
         self._upstream_fires: list[datetime] = []
-        self._upstream_deadlines: list[Deadline] = []
+        self._upstream_deadlines: list[Alarm] = []
 
     def on_start(self) -> None:
-        self._arm(self.schedule.first_fire(self.installed_at))
+        self._arm(self.schedule.first_fire(self.since))
 
     def on_stop(self) -> None:
         if self._deadline is not None:
@@ -72,10 +73,8 @@ class TimerActor(Actor):
         for deadline in self._upstream_deadlines:
             deadline.cancel()
 
-    def _arm(self, fire_at: datetime | None, *, announce: bool = True) -> None:
+    def _arm(self, fire_at: datetime | None) -> None:
         self._next_fire = fire_at
-        if announce:  # a Tick carries the next fire time itself
-            self.tell(self.program_ref, NextRun(fire_at, self.schedule))
         if fire_at is None:
             self._deadline = None
             return
@@ -87,8 +86,9 @@ class TimerActor(Actor):
 
     @handles(UpstreamSucceeded)
     def _upstream_succeeded(self, message: UpstreamSucceeded) -> None:
-        delay = self.schedule.delay if isinstance(self.schedule, OnSuccess) else 0.0
-        fire_at = message.at + timedelta(seconds=delay)
+        fire_at = self.schedule.after_upstream(message.at)
+        if fire_at is None:  # rescheduled away from on_success meanwhile
+            return
         self._upstream_fires.append(fire_at)
         self._upstream_deadlines = [d for d in self._upstream_deadlines if not d.cancelled]
         self._upstream_deadlines.append(
@@ -115,7 +115,7 @@ class TimerActor(Actor):
         else:
             due = Due(self.schedule, first, now, message.jitter, late_others=False)
         self._deliver(due, following)
-        self._arm(following, announce=False)
+        self._arm(following)
 
     def _deliver(self, due: Due, next_at: datetime | None) -> None:
         """Apply the misfire policy to the due ticks and send what runs.

@@ -8,14 +8,13 @@ waits, on its own thread.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import CancelledError, Future
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from actors.program import Program
+from actors.runtime import Request
 from actors.schedules import Schedule
 
 __all__ = [
@@ -29,13 +28,10 @@ __all__ = [
     "Install",
     "KillSpawn",
     "MaxRunsReached",
-    "NextRun",
     "Pause",
     "ProgramDied",
     "ProgramRequest",
     "ProgramSucceeded",
-    "Publish",
-    "Request",
     "Reschedule",
     "Resume",
     "RetryDue",
@@ -58,8 +54,6 @@ __all__ = [
     "UpstreamSucceeded",
     "Wake",
     "WatchSuccess",
-    "gather",
-    "resolve",
 ]
 
 
@@ -71,17 +65,6 @@ class _NoArgs:
 
 
 NO_ARGS: Any = _NoArgs()
-
-
-def _future() -> Future[Any]:
-    return Future()
-
-
-@attrs.frozen(kw_only=True)
-class Request:
-    """A message whose handler answers through `reply`."""
-
-    reply: Future[Any] = attrs.field(factory=_future, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -214,9 +197,11 @@ class SetPaused(Request):
 
 @attrs.frozen(kw_only=True)
 class SetSchedule(Request):
-    """From the supervisor to a ProgramActor: the schedule its new timer follows."""
+    """From the supervisor to a ProgramActor: the schedule its new timer follows, anchored at
+    `since` (the same object the timer gets: the supervisor anchors it once)."""
 
     schedule: Schedule
+    since: datetime
 
 
 @attrs.frozen
@@ -290,14 +275,6 @@ class Tick:
     runs: bool = True
     replay: bool = False
     next_at: datetime | None = None  # the timer's next fire time, so no NextRun is needed
-
-
-@attrs.frozen
-class NextRun:
-    """From a TimerActor to its ProgramActor: when the next tick is due (`None` = never)."""
-
-    at: datetime | None
-    schedule: Schedule | None = None
 
 
 @attrs.frozen
@@ -379,60 +356,7 @@ class RunFinished:
 
 
 @attrs.frozen
-class Publish:
-    """To the EventsActor: deliver `event` (an `actors.events.Event`) to its subscribers."""
-
-    event: Any
-
-
-@attrs.frozen
 class MaxRunsReached:
     """From a ProgramActor to the supervisor: `max_runs` reached, stop the program's timer."""
 
     program_id: str
-
-
-def resolve(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
-    """Answer `future` unless it is already answered or was cancelled by its caller."""
-    if future.done():
-        return
-    try:
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-    except Exception:  # noqa: BLE001 - InvalidStateError: the caller cancelled it meanwhile
-        return
-
-
-def gather(futures: list[Future[Any]]) -> Future[list[Any]]:
-    """A future answered with every result of `futures` (in order) once all are answered.
-
-    The first error among them answers it instead. Nobody blocks: completion is driven by the
-    callbacks of the futures themselves.
-    """
-    combined: Future[list[Any]] = Future()
-    if not futures:
-        combined.set_result([])
-        return combined
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[Any]) -> None:
-        with lock:  # callbacks run on whichever threads answer the futures
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            errors: list[BaseException] = [
-                CancelledError() if f.cancelled() else f.exception()  # type: ignore[misc]
-                for f in futures
-                if f.cancelled() or f.exception() is not None
-            ]
-            if errors:
-                resolve(combined, error=errors[0])
-            else:
-                resolve(combined, [f.result() for f in futures])
-
-    for future in futures:
-        future.add_done_callback(one_done)
-    return combined

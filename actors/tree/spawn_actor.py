@@ -14,9 +14,9 @@ from typing import Any
 from pykka import ActorDeadError, ActorRef
 
 from actors.events import RunStarted
-from actors.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
 from actors.program import Program
 from actors.runtime import Actor, Runtime, handles, post
+from actors.tree.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
 
 __all__ = ["SpawnActor"]
 

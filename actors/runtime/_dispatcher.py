@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pykka
 from pykka import ActorDeadError
 
-from actors.messages import Request
+from actors.runtime._replies import Request
 
 if TYPE_CHECKING:
     from pykka._envelope import Envelope

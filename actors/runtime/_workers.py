@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from actors.dispatcher import runs_actors
+from actors.runtime._dispatcher import runs_actors
 
 __all__ = ["DEFAULT_MAX_WORKERS", "WorkerPool"]
 

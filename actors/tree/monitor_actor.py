@@ -35,11 +35,9 @@ no longer installed.
 from __future__ import annotations
 
 import contextlib
-import decimal
 import functools
 import logging
 import math
-import numbers
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -49,14 +47,13 @@ import attrs
 from pykka import ActorDeadError, ActorRef
 
 from actors import events
-from actors.clock import Deadline
-from actors.errors import InvalidProgram, ProgramNotFound, RunnerStopped
-from actors.messages import GetProgramInfo, Request, Spawn, Unspawn, resolve
-from actors.runtime import Actor, RunTicket, Runtime, handles, post
-from actors.snapshots import MonitorInfo, MonitorMode, ProgramInfo
+from actors.autoscaling import AutoscaleSpec, as_sample, format_number
+from actors.errors import ProgramNotFound, RunnerStopped
+from actors.runtime import Actor, Alarm, Request, RunTicket, Runtime, handles, post, resolve
+from actors.snapshots import MonitorInfo, ProgramInfo
+from actors.tree.messages import GetProgramInfo, Spawn, Unspawn
 
 __all__ = [
-    "AutoscaleSpec",
     "GetMonitorInfo",
     "HaltMonitor",
     "LoadMonitorActor",
@@ -66,138 +63,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("actors.monitor")
-
-
-# --- the spec ------------------------------------------------------------------------------
-
-
-def _number(field: str, value: Any, *, above_zero: bool = False) -> float:
-    """A finite real number >= 0 (> 0 with `above_zero`), or `InvalidProgram` naming `field`."""
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f"{field} must be a number, got {value!r}"
-        raise InvalidProgram(msg)
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        msg = f"{field} must be a finite number, got {value!r}"
-        raise InvalidProgram(msg)
-    if number < 0 or (above_zero and number == 0):
-        msg = f"{field} must be a number {'> 0' if above_zero else '>= 0'}, got {value!r}"
-        raise InvalidProgram(msg)
-    return number
-
-
-def _text(value: float) -> str:
-    return f"{value:g}"
-
-
-@attrs.frozen(kw_only=True)
-class AutoscaleSpec:
-    """What a LoadMonitor does; build it with `AutoscaleSpec.create`, which validates."""
-
-    program_id: str
-    metric: Callable[[], Any] = attrs.field(eq=False, repr=False)
-    high: float | None = None
-    low: float | None = None
-    per_spawn: float | None = None
-    interval: float = 1.0
-    cooldown: float = 30.0
-    step: int = 1
-
-    @classmethod
-    def create(
-        cls,
-        program_id: Any,
-        metric: Any,
-        *,
-        high: Any = None,
-        low: Any = None,
-        per_spawn: Any = None,
-        interval: Any = 1.0,
-        cooldown: Any = 30.0,
-        step: Any = 1,
-    ) -> AutoscaleSpec:
-        """Validate the arguments of `Runner.autoscale`.
-
-        Raises:
-            InvalidProgram: naming the field and the value: a metric that is not callable, both
-                modes or neither, a negative or non-finite number, `low >= high`,
-                `per_spawn <= 0`, `interval <= 0`, `step < 1`.
-        """
-        if not isinstance(program_id, str) or not program_id:
-            msg = f"id must be a program id (a non-empty str), got {program_id!r}"
-            raise InvalidProgram(msg)
-        if not callable(metric):
-            msg = f"metric must be callable (a function returning a number), got {metric!r}"
-            raise InvalidProgram(msg)
-        threshold = high is not None or low is not None
-        if threshold and per_spawn is not None:
-            given = ", ".join(
-                f"{name}={value!r}"
-                for name, value in (("high", high), ("low", low), ("per_spawn", per_spawn))
-                if value is not None
-            )
-            msg = (
-                "give high and/or low (threshold mode) or per_spawn (target mode), "
-                f"not both; got {given}"
-            )
-            raise InvalidProgram(msg)
-        if not threshold and per_spawn is None:
-            msg = (
-                "autoscale needs high and/or low (threshold mode) or per_spawn (target mode); "
-                "got none of them"
-            )
-            raise InvalidProgram(msg)
-        high_number = None if high is None else _number("high", high)
-        low_number = None if low is None else _number("low", low)
-        if high_number is not None and low_number is not None and low_number >= high_number:
-            msg = f"low must be below high, got low={low!r} and high={high!r}"
-            raise InvalidProgram(msg)
-        per_spawn_number = (
-            None if per_spawn is None else _number("per_spawn", per_spawn, above_zero=True)
-        )
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            msg = f"step must be an int >= 1, got {step!r}"
-            raise InvalidProgram(msg)
-        return cls(
-            program_id=program_id,
-            metric=metric,
-            high=high_number,
-            low=low_number,
-            per_spawn=per_spawn_number,
-            interval=_number("interval", interval, above_zero=True),
-            cooldown=_number("cooldown", cooldown),
-            step=step,
-        )
-
-    @property
-    def mode(self) -> MonitorMode:
-        """`"target"` (per_spawn) or `"threshold"` (high/low)."""
-        return "target" if self.per_spawn is not None else "threshold"
-
-    def describe(self) -> str:
-        """The rule for people: `"per_spawn=5 every 0.25s cooldown 1s"`."""
-        if self.per_spawn is not None:
-            rule = f"per_spawn={_text(self.per_spawn)}"
-        else:
-            parts = [
-                f"{name}={_text(value)}"
-                for name, value in (("high", self.high), ("low", self.low))
-                if value is not None
-            ]
-            rule = " ".join([*parts, f"step={self.step}"])
-        return f"{rule} every {_text(self.interval)}s cooldown {_text(self.cooldown)}s"
-
-    def wanted(self, sample: float, current: int) -> int:
-        """The pool size this rule asks for, before `[min, max]` is applied."""
-        if self.per_spawn is not None:
-            return math.ceil(sample / self.per_spawn)
-        if self.high is not None and sample > self.high:
-            return current + self.step
-        if self.low is not None and sample < self.low:
-            return current - self.step
-        return current
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -286,21 +151,6 @@ def _post_answer(
     post(ref, wrap(answer))
 
 
-def as_sample(value: Any) -> float:
-    """A metric's value as a finite float; `TypeError`/`ValueError` for anything else.
-
-    `bool` is refused: `True` is far more likely a bug than a queue depth of one.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | decimal.Decimal):
-        msg = f"metric returned {value!r}, not a number"
-        raise TypeError(msg)
-    sample = float(value)
-    if not math.isfinite(sample):
-        msg = f"metric returned {value!r}, not a finite number"
-        raise ValueError(msg)
-    return sample
-
-
 def _measure(metric: Callable[[], Any], ref: ActorRef[Any]) -> None:
     """On a worker thread: call the metric and post what came of it."""
     try:
@@ -340,7 +190,7 @@ class LoadMonitorActor(Actor):
         self.last_change_at: datetime | None = None
         self._changed_at = now  # cooldown counts from here: the last change, or the start
         self._next_at: datetime | None = now + timedelta(seconds=spec.interval)
-        self._deadline: Deadline | None = None
+        self._deadline: Alarm | None = None
         self._busy = False  # a round is under way
         self._halted = False
         self._failing = False  # the metric failed last time (for logging transitions only)
@@ -549,7 +399,7 @@ class LoadMonitorActor(Actor):
             self.program_id,
             message.before,
             after,
-            _text(message.sample),
+            format_number(message.sample),
         )
         event = events.ScaledUp if message.direction > 0 else events.ScaledDown
         self.publish(event, self.program_id, message.before, after, message.sample)

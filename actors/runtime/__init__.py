@@ -1,0 +1,64 @@
+"""The kernel: actors on a few shared threads, and the books that let a runner wait for quiet.
+
+Everything a scheduler needs from an actor system and nothing of scheduling: this package
+imports nothing from the rest of `actors` (a test holds it to that), and it is the only place
+that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
+
+- `Actor`, `handles`, `post`, `stop_actor`: the base class and how to talk to an actor.
+- `Dispatcher`, `Mailbox`: a few threads that run many actors' mailboxes.
+- `WorkerPool`: the threads that run user code.
+- `Activity`, `RunTicket`: what is in flight, so `settle()` can wait instead of sleeping.
+- `Request`, `resolve`, `gather`: answers through reply futures, so no actor ever waits.
+- `Runtime`: what one runner's actors share.
+- `call_user_code`, `inside_user_code_of`, `in_handler`: what the current thread is doing.
+"""
+
+from __future__ import annotations
+
+from actors.runtime._activity import Activity, RunTicket
+from actors.runtime._actor import Actor, handles, post, stop_actor
+from actors.runtime._context import (
+    call_user_code,
+    here,
+    in_handler,
+    inside_user_code_of,
+    user_code_label,
+)
+from actors.runtime._dispatcher import Dispatcher, Mailbox, StopFlag, runs_actors
+from actors.runtime._replies import Request, gather, resolve
+from actors.runtime._runtime import (
+    ACTOR_STOP_TIMEOUT,
+    DEFAULT_DISPATCHER_THREADS,
+    Alarm,
+    Runtime,
+    TimeSource,
+)
+from actors.runtime._workers import DEFAULT_MAX_WORKERS, WorkerPool
+
+__all__ = [
+    "ACTOR_STOP_TIMEOUT",
+    "DEFAULT_DISPATCHER_THREADS",
+    "DEFAULT_MAX_WORKERS",
+    "Activity",
+    "Actor",
+    "Alarm",
+    "Dispatcher",
+    "Mailbox",
+    "Request",
+    "RunTicket",
+    "Runtime",
+    "StopFlag",
+    "TimeSource",
+    "WorkerPool",
+    "call_user_code",
+    "gather",
+    "handles",
+    "here",
+    "in_handler",
+    "inside_user_code_of",
+    "post",
+    "resolve",
+    "runs_actors",
+    "stop_actor",
+    "user_code_label",
+]

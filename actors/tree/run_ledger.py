@@ -1,0 +1,269 @@
+"""RunLedger: a program's runs, as its ProgramActor keeps the books on them.
+
+A plain object, owned by one ProgramActor and used only from its handlers: the runs in flight
+(on a spawn, or waiting for a retry), the counters, the bounded history, and the events that
+tell subscribers what happened. Which spawn runs what, and when, is the actor's business; the
+ledger records what came of it, so it is tested without actors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from actors import events
+from actors.runtime import Alarm, RunTicket, resolve
+from actors.snapshots import RunRecord, RunStatus
+from actors.tree.messages import NO_ARGS
+
+__all__ = ["NOT_RUN_KEPT", "ActiveRun", "RunLedger"]
+
+logger = logging.getLogger("actors.program")
+
+#: Ticks that did not run (skipped, missed) are counted; only the newest few of them are kept
+#: as records, so an overloaded runner does not turn every dropped tick into memory.
+NOT_RUN_KEPT = 10
+
+_RESULT_WIDTH = 200
+
+Publish = Callable[..., None]
+
+
+def _result_text(result: Any) -> str:
+    text = repr(result)
+    return text if len(text) <= _RESULT_WIDTH else text[: _RESULT_WIDTH - 1] + "…"
+
+
+def _run_number(record: RunRecord) -> int:
+    return int(record.id.rpartition("#")[2])
+
+
+@attrs.define(eq=False)
+class ActiveRun:
+    """A run not yet concluded: on a spawn (pending or running), or waiting to retry."""
+
+    id: str
+    spawn: str
+    scheduled_at: datetime
+    args: Any = NO_ARGS
+    waiter: Future[Any] | None = None
+    attempt: int = 1
+    status: RunStatus = "running"
+    started_at: datetime | None = None
+    timeout: Alarm | None = None
+    retry: Alarm | None = None
+    last_error: BaseException | None = None
+    ticket: RunTicket | None = None
+    in_backoff: bool = False  # counted in the runtime's activity while waiting to retry
+    parked: bool = False  # its retry came due while the program was paused
+
+    def finished(
+        self,
+        program_id: str,
+        status: RunStatus,
+        finished_at: datetime,
+        result: Any,
+        error: BaseException | None,
+    ) -> RunRecord:
+        """The history record of this try, ended with `status`."""
+        return RunRecord(
+            id=self.id,
+            program=program_id,
+            spawn=self.spawn,
+            scheduled_at=self.scheduled_at,
+            status=status,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            result=_result_text(result) if error is None else None,
+            error=error,
+            attempt=self.attempt,
+        )
+
+    def record(self, program_id: str) -> RunRecord:
+        """The history record of this run as it stands (pending or running)."""
+        return RunRecord(
+            id=self.id,
+            program=program_id,
+            spawn=self.spawn,
+            scheduled_at=self.scheduled_at,
+            status=self.status,
+            started_at=self.started_at,
+            error=self.last_error if self.status == "pending" else None,
+            attempt=self.attempt,
+        )
+
+    def cancel_alarms(self) -> None:
+        """Withdraw its timeout and retry deadlines, if armed."""
+        for alarm in (self.timeout, self.retry):
+            if alarm is not None:
+                alarm.cancel()
+
+
+class RunLedger:
+    """The runs of one program: in flight, concluded (counted, kept, published)."""
+
+    def __init__(self, program_id: str, history: int, publish: Publish) -> None:
+        self.program_id = program_id
+        self.publish = publish
+        self.running: dict[str, ActiveRun] = {}  # on a spawn
+        self.retrying: dict[str, ActiveRun] = {}  # waiting for their backoff (or for resume)
+        self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
+        self.last_run: datetime | None = None
+        self.last_error: BaseException | None = None
+        self._count = 0
+        self._history_size = history
+        # Made on first use: an empty deque costs 600+ bytes, times 100,000 programs.
+        self._history: deque[RunRecord] | None = None
+        self._not_run: deque[RunRecord] | None = None  # the newest skipped and missed ticks
+
+    # --- runs in flight ---------------------------------------------------------------------
+
+    def next_id(self) -> str:
+        """A new run id: `"program#n"`."""
+        self._count += 1
+        return f"{self.program_id}#{self._count}"
+
+    def open(
+        self, spawn: str, scheduled_at: datetime, args: Any = NO_ARGS, waiter: Any = None
+    ) -> ActiveRun:
+        """A new run, for the actor to hand to `spawn`."""
+        return ActiveRun(self.next_id(), spawn, scheduled_at, args, waiter)
+
+    def in_flight(self) -> int:
+        """Runs not yet concluded: on a spawn, or waiting to retry."""
+        return len(self.running) + len(self.retrying)
+
+    def runs_left(self, max_runs: int | None) -> int | None:
+        """How many more runs `max_runs` allows, counting those in flight (`None` = no cap)."""
+        return None if max_runs is None else max_runs - self.runs - self.in_flight()
+
+    def take(self, run_id: str, attempt: int) -> ActiveRun | None:
+        """The run `run_id` on its try `attempt`, no longer on a spawn; `None` if that try is
+        over already (it timed out, or its spawn was killed)."""
+        run = self.running.get(run_id)
+        if run is None or run.attempt != attempt:
+            return None
+        del self.running[run_id]
+        return run
+
+    def on_spawn(self, spawn_id: str) -> ActiveRun | None:
+        """The run on `spawn_id`, taken off it."""
+        run = next((r for r in self.running.values() if r.spawn == spawn_id), None)
+        if run is not None:
+            del self.running[run.id]
+        return run
+
+    # --- what came of them ------------------------------------------------------------------
+
+    def conclude(
+        self,
+        run: ActiveRun,
+        status: RunStatus,
+        result: Any,
+        error: BaseException | None,
+        finished_at: datetime,
+    ) -> None:
+        """Count a run's final outcome, keep its record, publish it and answer its trigger."""
+        self.runs += 1
+        self.last_run = run.started_at or finished_at
+        if error is None:
+            self.succeeded += 1
+            self.publish(
+                events.RunSucceeded,
+                self.program_id,
+                run.id,
+                run.spawn,
+                run.scheduled_at,
+                result,
+                run.attempt,
+            )
+        else:
+            self.failed += 1
+            self.last_error = error
+            logger.info("run %s of %r %s: %r", run.id, self.program_id, status, error)
+            self.publish(
+                events.RunFailed,
+                self.program_id,
+                run.id,
+                run.spawn,
+                run.scheduled_at,
+                error,
+                run.attempt,
+            )
+        self._remember(run.finished(self.program_id, status, finished_at, result, error))
+        if run.waiter is not None:
+            resolve(run.waiter, result, error)
+
+    def try_failed(self, run: ActiveRun, error: BaseException, at: datetime) -> None:
+        """A try failed and another follows: keep its record, publish it, and hold the run
+        as waiting for its retry."""
+        self._remember(run.finished(self.program_id, "failed", at, None, error))
+        self.publish(
+            events.RunFailed,
+            self.program_id,
+            run.id,
+            run.spawn,
+            run.scheduled_at,
+            error,
+            run.attempt,
+            final=False,
+        )
+        run.attempt += 1
+        run.status = "pending"
+        run.last_error = error
+        run.started_at = None
+        self.retrying[run.id] = run
+
+    def count_skipped(self, scheduled_at: datetime, spawn: str | None) -> None:
+        """A tick a spawn did not run (it was busy), or that found no spawn."""
+        self.skipped += 1
+        self.publish(events.RunSkipped, self.program_id, scheduled_at, spawn)
+        self._keep_not_run(scheduled_at, "skipped", spawn)
+
+    def count_missed(self, count: int, latest: tuple[datetime, ...]) -> None:
+        """`count` ticks missed, however many; records and events for the `latest` few."""
+        if count <= 0:
+            return
+        self.missed += count
+        kept = latest[-NOT_RUN_KEPT:]
+        for index, scheduled_at in enumerate(kept):
+            # The oldest event kept stands for itself and every older one not kept.
+            stands_for = count - len(kept) + 1 if index == 0 else 1
+            self.publish(events.RunMissed, self.program_id, scheduled_at, stands_for)
+            self._keep_not_run(scheduled_at, "missed", None)
+
+    def history(self, limit: int) -> list[RunRecord]:
+        """The newest `limit` records, newest first; of a retried run, its latest try first."""
+        active = [
+            run.record(self.program_id) for run in (*self.running.values(), *self.retrying.values())
+        ]
+        records = [*active, *(self._history or ()), *(self._not_run or ())]
+        records.sort(
+            key=lambda r: (_run_number(r), r.attempt, r.status in ("pending", "running")),
+            reverse=True,
+        )
+        return records[: max(0, limit)]
+
+    def _remember(self, record: RunRecord) -> None:
+        if self._history is None:
+            self._history = deque(maxlen=self._history_size)
+        self._history.append(record)
+
+    def _keep_not_run(self, scheduled_at: datetime, status: RunStatus, spawn: str | None) -> None:
+        if self._not_run is None:
+            self._not_run = deque(maxlen=min(NOT_RUN_KEPT, self._history_size))
+        if self._not_run.maxlen:
+            record = RunRecord(
+                id=self.next_id(),
+                program=self.program_id,
+                spawn=spawn,
+                scheduled_at=scheduled_at,
+                status=status,
+            )
+            self._not_run.append(record)

@@ -1,0 +1,238 @@
+"""SpawnPool: a program's spawns, as its ProgramActor keeps them, within `[min, max]`.
+
+A plain object, owned by one ProgramActor and used only from its handlers: which spawns exist,
+which are idle, running or stopping, the ticks each has queued, how they are numbered, which
+`unspawn` picks, and when a lost spawn is replaced (within the restart intensity). Starting and
+stopping the spawns' actors, and what a dropped tick means, are left to its `SpawnHost` (the
+ProgramActor), so the pool is tested without actors.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+from pykka import ActorRef
+
+from actors import events
+from actors.snapshots import SpawnInfo, SpawnStatus
+from actors.tree.messages import Tick
+from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD, RestartIntensity
+
+__all__ = ["SpawnHost", "SpawnNumbers", "SpawnPool", "SpawnSlot"]
+
+logger = logging.getLogger("actors.program")
+
+
+@attrs.define
+class SpawnNumbers:
+    """The last spawn numbers given out under one program id.
+
+    Owned by the supervisor and handed to each ProgramActor installed under that id, so that
+    spawn ids are never reused, even across `uninstall` and `install(replace=True)`.
+    """
+
+    regular: int = 0
+    temporary: int = 0
+
+
+@attrs.define
+class SpawnSlot:
+    """What a ProgramActor knows about one of its spawns."""
+
+    id: str
+    ref: ActorRef[Any]
+    started_at: datetime
+    temporary: bool = False
+    running: bool = False
+    stopping: bool = False
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_error: BaseException | None = None
+    queued: list[Tick] = attrs.field(factory=list)  # a list: idle pools hold many of these
+
+    @property
+    def in_pool(self) -> bool:
+        """Counted in the pool: takes ticks and counts towards `[min, max]`."""
+        return not self.temporary and not self.stopping
+
+    def info(self, program_id: str) -> SpawnInfo:
+        status: SpawnStatus = "stopping" if self.stopping else "running" if self.running else "idle"
+        return SpawnInfo(
+            id=self.id,
+            program=program_id,
+            status=status,
+            started_at=self.started_at,
+            runs=self.runs,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            last_error=self.last_error,
+        )
+
+
+class SpawnHost(Protocol):
+    """What a `SpawnPool` asks of the actor that owns it."""
+
+    def launch_spawn(self, spawn_id: str) -> ActorRef[Any]:
+        """Start the actor of a new spawn."""
+
+    def halt_spawn(self, ref: ActorRef[Any]) -> None:
+        """Stop a spawn's actor (after the messages it already has)."""
+
+    def drop_tick(self, tick: Tick, spawn_id: str) -> None:
+        """A tick queued on a spawn will not run (the spawn stopped, the program finished)."""
+
+    def now(self) -> datetime:
+        """The runner's clock."""
+
+    def publish(self, event_class: type, program_id: str, *args: Any, **kwargs: Any) -> None:
+        """Publish an event about the program."""
+
+
+class SpawnPool:
+    """The spawns of one program: oldest first, numbered, replaced within the intensity."""
+
+    def __init__(
+        self, program_id: str, host: SpawnHost, numbers: SpawnNumbers | None = None
+    ) -> None:
+        self.program_id = program_id
+        self.host = host
+        self.numbers = numbers if numbers is not None else SpawnNumbers()
+        self.slots: dict[str, SpawnSlot] = {}  # insertion order: oldest first
+        #: More deaths than the restart intensity allows: lost spawns are no longer replaced.
+        self.failed = False
+        self._intensity: RestartIntensity | None = None  # made on first use
+
+    # --- looking ----------------------------------------------------------------------------
+
+    def members(self) -> list[SpawnSlot]:
+        """The spawns that take ticks and count towards `[min, max]`, oldest first."""
+        return [slot for slot in self.slots.values() if slot.in_pool]
+
+    def idle_member(self) -> SpawnSlot | None:
+        """The oldest member that is not running."""
+        return next(
+            (slot for slot in self.slots.values() if slot.in_pool and not slot.running), None
+        )
+
+    def infos(self) -> list[SpawnInfo]:
+        """Every spawn not yet stopped but the temporary ones, oldest first."""
+        return [slot.info(self.program_id) for slot in self.slots.values() if not slot.temporary]
+
+    def has_queued(self) -> bool:
+        """Whether any spawn holds a queued tick."""
+        return any(slot.queued for slot in self.slots.values())
+
+    def choose(self, policy: str, n: int) -> list[SpawnSlot]:
+        """The `n` members `unspawn` stops, in the order it stops them: `"first"` oldest first,
+        `"last"` newest first, `"idle"` the idle ones newest first, then the busy ones."""
+        members = self.members()
+        if policy == "first":
+            return members[:n]
+        newest_first = members[::-1]
+        if policy == "idle":
+            newest_first.sort(key=lambda slot: slot.running)  # stable: idle ones first
+        return newest_first[:n]
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def start(self, *, temporary: bool = False) -> SpawnSlot:
+        """Start a spawn: a member, or a temporary one that takes no ticks and stops after its
+        one run."""
+        if temporary:
+            self.numbers.temporary += 1
+            spawn_id = f"{self.program_id}-temp-{self.numbers.temporary}"
+        else:
+            self.numbers.regular += 1
+            spawn_id = f"{self.program_id}-{self.numbers.regular}"
+        slot = SpawnSlot(spawn_id, self.host.launch_spawn(spawn_id), self.host.now(), temporary)
+        self.slots[spawn_id] = slot
+        self.host.publish(events.SpawnStarted, self.program_id, spawn_id)
+        return slot
+
+    def stop(self, slot: SpawnSlot, reason: str = "unspawned") -> None:
+        """Stop a spawn now; the ticks it had queued are dropped."""
+        del self.slots[slot.id]
+        for tick in slot.queued:
+            self.host.drop_tick(tick, slot.id)
+        slot.queued.clear()
+        self.host.halt_spawn(slot.ref)
+        self.host.publish(events.SpawnStopped, self.program_id, slot.id, reason)
+
+    def retire(self, slot: SpawnSlot) -> None:
+        """Stop a spawn now if it is idle, else once its run has finished."""
+        slot.stopping = True
+        if not slot.running:
+            self.stop(slot)
+
+    def run_ended(self, slot: SpawnSlot, error: BaseException | None) -> Tick | None:
+        """A spawn's run ended: count it, stop the spawn if it was leaving, and return the tick
+        it had queued, if any, for the caller to offer it."""
+        slot.running = False
+        slot.runs += 1
+        if error is None:
+            slot.succeeded += 1
+        else:
+            slot.failed += 1
+            slot.last_error = error
+        if slot.stopping or slot.temporary:
+            self.stop(slot)
+            return None
+        return slot.queued.pop(0) if slot.queued else None
+
+    def drop_queued(self) -> None:
+        """Drop every queued tick (the program has finished)."""
+        for slot in self.slots.values():
+            for tick in slot.queued:
+                self.host.drop_tick(tick, slot.id)
+            slot.queued.clear()
+
+    def lose(
+        self, slot: SpawnSlot, reason: str, *, minimum: int, keep_size: bool, death: bool
+    ) -> SpawnSlot | None:
+        """Drop a spawn at once (killed, timed out, dead) and replace it where allowed.
+
+        `keep_size` replaces any member (a timeout keeps the pool at its size); otherwise a
+        replacement only comes below `minimum`. Only a `death` (a spawn that died, or hung
+        until its run timed out) counts towards the restart intensity: a kill is a choice.
+        Returns the replacement, if one was started.
+        """
+        was_member = slot.in_pool
+        self.stop(slot, reason)
+        if not was_member or self.failed:
+            return None
+        if not keep_size and len(self.members()) >= minimum:
+            return None
+        if death and not self._may_restart():
+            return None
+        replacement = self.start()
+        self.host.publish(events.SpawnReplaced, self.program_id, slot.id, replacement.id, reason)
+        return replacement
+
+    def recover(self, minimum: int) -> int:
+        """Bring a failed pool back: forget its deaths and start members up to `minimum`.
+        Returns how many were started."""
+        self.failed = False
+        self._intensity = None
+        missing = max(0, minimum - len(self.members()))
+        for _ in range(missing):
+            self.start()
+        return missing
+
+    def _may_restart(self) -> bool:
+        if self._intensity is None:
+            self._intensity = RestartIntensity()
+        if self._intensity.allow(self.host.now()):
+            return True
+        self.failed = True
+        logger.error(
+            "program %r needed more than %d spawn restarts in %s s; it is marked failed "
+            "and its spawns are no longer replaced",
+            self.program_id,
+            MAX_RESTARTS,
+            RESTART_PERIOD,
+        )
+        return False
