@@ -181,9 +181,7 @@ class TestTimeoutFreesWhatItHolds:
             finally:
                 gate.open()
 
-    def test_a_run_that_times_out_before_it_starts_never_starts(
-        self, clock: ManualClock
-    ) -> None:
+    def test_a_run_that_times_out_before_it_starts_never_starts(self, clock: ManualClock) -> None:
         """A run still waiting for a place under max_concurrent when its timeout comes is
         failed and never started later: nobody would count its outcome."""
         with Runner(clock=clock, max_concurrent=1) as runner:
