@@ -14,21 +14,18 @@ from __future__ import annotations
 import functools
 import logging
 import random
-from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
 from pykka import ActorRef
 
 from actors.errors import (
-    InvalidProgram,
     RunnerStopped,
     SchedulerError,
-    SpawnLimitError,
     SpawnNotFound,
 )
 from actors.events import ProgramFinished
-from actors.program import POLICIES, Program
+from actors.program import Program
 from actors.runtime import (
     Actor,
     RunTicket,
@@ -40,71 +37,16 @@ from actors.runtime import (
     stop_actor,
 )
 from actors.schedules import Schedule
-from actors.snapshots import ProgramInfo, ProgramStatus, RunStatus
-from actors.tree.messages import (
-    Drain,
-    GetHistory,
-    GetProgramInfo,
-    GetSpawns,
-    GetState,
-    KillSpawn,
-    MaxRunsReached,
-    ProgramDied,
-    ProgramSucceeded,
-    RetryDue,
-    Run,
-    RunBegan,
-    RunFinished,
-    RunTimedOut,
-    SetPaused,
-    SetSchedule,
-    SetState,
-    Spawn,
-    SpawnDied,
-    Tick,
-    Trigger,
-    Uninstalled,
-    Unspawn,
-    UpstreamPresence,
-    WatchSuccess,
-)
+from actors.snapshots import ProgramInfo, RunStatus
+from actors.tree import messages as m
+from actors.tree.messages import Tick
+from actors.tree.program_phase import ProgramPhase
 from actors.tree.run_ledger import ActiveRun, RunLedger
-from actors.tree.spawn_actor import SpawnActor
-from actors.tree.spawn_pool import SpawnNumbers, SpawnPool, SpawnSlot
+from actors.tree.spawn_pool import ActorSpawnHost, SpawnNumbers, SpawnPool, SpawnSlot
 
 __all__ = ["ProgramActor"]
 
 logger = logging.getLogger("actors.program")
-
-
-def _check_count(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        msg = f"n must be an int >= 1, got {n!r}"
-        raise InvalidProgram(msg)
-    return n
-
-
-class _Host:
-    """The ProgramActor as its SpawnPool sees it: starts and stops the spawns' actors."""
-
-    def __init__(self, actor: ProgramActor) -> None:
-        self.actor = actor
-
-    def launch_spawn(self, spawn_id: str) -> ActorRef[Any]:
-        actor = self.actor
-        return SpawnActor.start(actor.runtime, actor.program, spawn_id, actor.actor_ref)
-
-    def halt_spawn(self, ref: ActorRef[Any]) -> None:
-        stop_actor(ref)
-
-    def drop_tick(self, tick: Tick, spawn_id: str) -> None:
-        self.actor.ledger.count_skipped(tick.scheduled_at, spawn_id)
-
-    def now(self) -> datetime:
-        return self.actor.runtime.clock.now()
-
-    def publish(self, event_class: type, program_id: str, *args: Any, **kwargs: Any) -> None:
-        self.actor.publish(event_class, program_id, *args, **kwargs)
 
 
 class ProgramActor(Actor):
@@ -135,59 +77,34 @@ class ProgramActor(Actor):
         self.schedule = schedule
         self.state = state
         self.supervisor_ref = supervisor_ref
-        self.pool = SpawnPool(program.id, _Host(self), numbers)
-        self.ledger = RunLedger(program.id, history, self.publish)
-        self.paused = paused
+        self.pool = SpawnPool(program.id, ActorSpawnHost(self), numbers)
+        self.ledger = RunLedger(program.id, history, self.publish, runtime.activity)
         #: Another program runs on_success of this one: tell the supervisor of each success.
         self.report_success = report_success
-        #: on_success of a program that is not installed: no tick can come until it is.
-        self.waiting_for = waiting_for
         self.next_run = schedule.first_fire(since)
-        self.max_runs_reached = False
-        # A timed schedule with no fire time left: finished once its runs are done.
-        self.exhausted = self.next_run is None and schedule.timed
-        self.one_shot_fired = False  # an after() schedule has ticked: uninstall once idle
-        self.uninstall_asked = False
-        self.drains: list[Future[Any]] = []  # stays non-empty once draining
-        self.drained = False
+        exhausted = self.next_run is None and schedule.timed
+        self.phase = ProgramPhase(paused=paused, waiting_for=waiting_for, exhausted=exhausted)
         self.warned_no_spawns = False
         self.merge_label = f"merge_fn of program {program.id!r}"
 
     def __str__(self) -> str:
         return f"ProgramActor({self.program.id})"
 
-    @property
-    def status(self) -> ProgramStatus:
-        """`failed` (too many restarts), `finished` (max_runs reached, or no fire time left),
-        `paused`, `waiting` (for its `on_success` upstream to be installed) or `active`."""
-        if self.pool.failed:
-            return "failed"
-        if self.max_runs_reached or (self.exhausted and not self.ledger.in_flight()):
-            return "finished"
-        if self.paused:
-            return "paused"
-        return "waiting" if self.waiting_for is not None else "active"
-
     def on_start(self) -> None:
         for _ in range(self.program.min):
             self.pool.start()
 
     def on_stop(self) -> None:
-        stopped = RunnerStopped(f"program {self.program.id!r} stopped before the run finished")
-        for run in (*self.ledger.running.values(), *self.ledger.retrying.values()):
-            run.cancel_alarms()
-            self._end_backoff(run)
-            if run.waiter is not None:
-                resolve(run.waiter, error=stopped)
+        self.ledger.close(RunnerStopped(f"program {self.program.id!r} stopped before the run"))
         for slot in self.pool.slots.values():
             stop_actor(slot.ref)
-        for drain in self.drains:
+        for drain in self.phase.drains:
             resolve(drain)
 
     def died(self, error: BaseException | None) -> None:
         # Our spawns and waiters die with us; the supervisor restarts us with our state.
         self.on_stop()
-        died = ProgramDied(self.program.id, self.actor_urn, self.state, error)
+        died = m.ProgramDied(self.program.id, self.actor_urn, self.state, error)
         self.tell(self.supervisor_ref, died)
 
     # --- the flow of a run: offered, dispatched, ended ---------------------------------------
@@ -219,10 +136,10 @@ class ProgramActor(Actor):
             clock = self.runtime.clock
             run.timeout = clock.call_at(
                 clock.now() + timedelta(seconds=timeout),
-                functools.partial(post, self.actor_ref, RunTimedOut(run.id, run.attempt)),
+                functools.partial(post, self.actor_ref, m.RunTimedOut(run.id, run.attempt)),
             )
         priority = self.program.priority
-        message = Run(run.id, run.scheduled_at, run.args, run.attempt, priority, run.ticket)
+        message = m.Run(run.id, run.scheduled_at, run.args, run.attempt, priority, run.ticket)
         self.tell(slot.ref, message)
 
     def _run_ended(
@@ -238,63 +155,63 @@ class ProgramActor(Actor):
         backoff, or count its final outcome."""
         retry = self.program.retry
         retry_left = retry is not None and run.attempt < retry.attempts
-        if error is not None and status is None and retry_left and not self.drains:
+        if error is not None and status is None and retry_left and not self.phase.draining:
             assert retry is not None
             self.ledger.try_failed(run, error, finished_at)
-            # settle() on a real clock waits for the retry: it is part of the tick's doing.
-            run.in_backoff = True
-            self.runtime.activity.backoff_started()
             jitter = random.uniform(0, retry.jitter) if retry.jitter else 0.0
             wait = retry.delay(run.attempt - 1) + jitter
             clock = self.runtime.clock
             run.retry = clock.call_at(
                 clock.now() + timedelta(seconds=wait),
-                functools.partial(post, self.actor_ref, RetryDue(run.id)),
+                functools.partial(post, self.actor_ref, m.RetryDue(run.id)),
             )
             return
         final: RunStatus = status or ("completed" if error is None else "failed")
         self.ledger.conclude(run, final, result, error, finished_at)
         if error is None and self.report_success:
-            self.tell(self.supervisor_ref, ProgramSucceeded(self.program.id, finished_at))
+            self.tell(self.supervisor_ref, m.ProgramSucceeded(self.program.id, finished_at))
         max_runs = self.program.max_runs
-        if max_runs is not None and self.ledger.runs >= max_runs and not self.max_runs_reached:
-            self.max_runs_reached = True
+        if (
+            max_runs is not None
+            and self.ledger.runs >= max_runs
+            and not self.phase.max_runs_reached
+        ):
+            self.phase.max_runs_reached = True
             self.next_run = None
             self.pool.drop_queued()
-            self.tell(self.supervisor_ref, MaxRunsReached(self.program.id))
+            self.tell(self.supervisor_ref, m.MaxRunsReached(self.program.id))
             self.publish(ProgramFinished, self.program.id)
-        if self.exhausted and not self.ledger.in_flight():
+        if self.phase.exhausted and not self.ledger.in_flight():
             self.publish(ProgramFinished, self.program.id)
-
-    def _end_backoff(self, run: ActiveRun) -> None:
-        """The run no longer waits for its backoff (it runs, is parked, or is dropped)."""
-        if run.in_backoff:
-            run.in_backoff = False
-            self.runtime.activity.backoff_ended()
 
     def _check_done(self) -> None:
         """Stop once drained; ask to be uninstalled once an `after()` tick has run out."""
-        if self.drains and not self.drained and not self.pool.slots and not self.ledger.retrying:
+        if (
+            self.phase.draining
+            and not self.phase.drained
+            and not self.pool.slots
+            and not self.ledger.retrying
+        ):
             # `drains` stays non-empty: ticks still queued behind this message must see a
             # draining program (not one with no spawns) until the stop takes effect.
-            self.drained = True
-            for drain in self.drains:
+            self.phase.drained = True
+            for drain in self.phase.drains:
                 resolve(drain)
             self.stop()
             return
         idle = not self.ledger.in_flight() and not self.pool.has_queued()
-        if self.one_shot_fired and idle and not self.uninstall_asked:
-            self.uninstall_asked = True
-            self.tell(self.supervisor_ref, Uninstalled(self.program.id))
+        if self.phase.one_shot_fired and idle and not self.phase.uninstall_asked:
+            self.phase.uninstall_asked = True
+            self.tell(self.supervisor_ref, m.Uninstalled(self.program.id))
 
     # --- messages: ticks and runs -------------------------------------------------------------
 
     @handles(Tick)
     def _tick(self, message: Tick) -> None:
-        if not self.max_runs_reached:
+        if not self.phase.max_runs_reached:
             self.next_run = message.next_at
-            self.exhausted = message.next_at is None and self.schedule.timed
-        if self.paused:  # ticks while paused are missed, and not replayed on resume
+            self.phase.exhausted = message.next_at is None and self.schedule.timed
+        if self.phase.paused:  # ticks while paused are missed, and not replayed on resume
             if message.runs:
                 latest = (*message.missed_latest, message.scheduled_at)
                 self.ledger.count_missed(message.missed + 1, latest)
@@ -303,8 +220,8 @@ class ProgramActor(Actor):
             return
         self.ledger.count_missed(message.missed, message.missed_latest)
         if self.schedule.uninstall_after_run:
-            self.one_shot_fired = True
-        if message.runs and not self.drains and not self.max_runs_reached:
+            self.phase.one_shot_fired = True
+        if message.runs and not self.phase.draining and not self.phase.max_runs_reached:
             members = self.pool.members()
             for slot in members:
                 self._offer(slot, message)
@@ -320,15 +237,15 @@ class ProgramActor(Actor):
                     )
         self._check_done()
 
-    @handles(RunBegan)
-    def _run_began(self, message: RunBegan) -> None:
+    @handles(m.RunBegan)
+    def _run_began(self, message: m.RunBegan) -> None:
         run = self.ledger.running.get(message.run_id)
         if run is not None and run.attempt == message.attempt:
             run.status = "running"
             run.started_at = message.started_at
 
-    @handles(RunFinished)
-    def _run_finished(self, message: RunFinished) -> None:
+    @handles(m.RunFinished)
+    def _run_finished(self, message: m.RunFinished) -> None:
         run = self.ledger.take(message.run_id, message.attempt)
         if run is None:
             logger.info(
@@ -353,12 +270,12 @@ class ProgramActor(Actor):
         slot = self.pool.slots.get(message.spawn_id)
         if slot is not None:
             queued = self.pool.run_ended(slot, error)
-            if queued is not None and not self.max_runs_reached:
+            if queued is not None and not self.phase.max_runs_reached:
                 self._offer(slot, queued)
         self._check_done()
 
-    @handles(RunTimedOut)
-    def _timed_out(self, message: RunTimedOut) -> None:
+    @handles(m.RunTimedOut)
+    def _timed_out(self, message: m.RunTimedOut) -> None:
         run = self.ledger.take(message.run_id, message.attempt)
         if run is None:
             return
@@ -370,28 +287,23 @@ class ProgramActor(Actor):
         self._run_ended(run, None, error, self.runtime.clock.now())
         slot = self.pool.slots.get(run.spawn)
         if slot is not None:
-            slot.running = False
-            slot.runs += 1
-            slot.failed += 1
-            if self.drains:
-                self.pool.stop(slot, "timed out")
-            else:
-                self.pool.lose(
-                    slot, "timed out", minimum=self.program.min, keep_size=True, death=True
-                )
+            replace, minimum = not self.phase.draining, self.program.min
+            self.pool.lose(
+                slot, "timed out", minimum=minimum, keep_size=True, death=True, replace=replace
+            )
         self._check_done()
 
-    @handles(RetryDue)
-    def _retry_due(self, message: RetryDue) -> None:
+    @handles(m.RetryDue)
+    def _retry_due(self, message: m.RetryDue) -> None:
         run = self.ledger.retrying.get(message.run_id)
         if run is None or run.parked:
             return
-        self._end_backoff(run)
-        if self.paused and not self.drains:
+        self.ledger.end_backoff(run)
+        if self.phase.paused and not self.phase.draining:
             run.parked = True  # a paused program runs nothing: the retry waits for resume
             return
         del self.ledger.retrying[message.run_id]
-        if self.drains:
+        if self.phase.draining:
             self._run_ended(run, None, run.last_error, self.runtime.clock.now(), status="failed")
         else:
             self._retry_now(run)
@@ -404,146 +316,107 @@ class ProgramActor(Actor):
             slot = self.pool.idle_member() or self.pool.start(temporary=True)
         self._dispatch(slot, run)
 
-    @handles(KillSpawn, SpawnDied)
-    def _spawn_lost(self, message: KillSpawn | SpawnDied) -> None:
+    @handles(m.KillSpawn, m.SpawnDied)
+    def _spawn_lost(self, message: m.KillSpawn | m.SpawnDied) -> None:
         """Abandon a spawn at once (killed, or its actor died): its run, if any, is cancelled
         and counted failed; the spawn is replaced where `min` asks."""
         slot = self.pool.slots.get(message.spawn_id)
         if slot is None:
-            if isinstance(message, KillSpawn):
+            if isinstance(message, m.KillSpawn):
                 msg = f"program {self.program.id!r} has no spawn {message.spawn_id!r}"
                 raise SpawnNotFound(msg)
             return
-        reason = "killed" if isinstance(message, KillSpawn) else "died"
-        if isinstance(message, SpawnDied):
+        reason = "killed" if isinstance(message, m.KillSpawn) else "died"
+        if isinstance(message, m.SpawnDied):
             logger.warning("%s: spawn %s died: %r", self, slot.id, message.error)
         run = self.ledger.on_spawn(slot.id)
         if run is not None:
-            if run.timeout is not None:
-                run.timeout.cancel()
+            run.cancel_alarms()
             if run.ticket is not None:
                 self.runtime.abandon(run.ticket)
             error = SchedulerError(f"spawn {slot.id} was {reason} during run {run.id}")
             self._run_ended(run, None, error, self.runtime.clock.now(), status="cancelled")
-            slot.runs += 1
-            slot.failed += 1
-        slot.running = False
-        if self.drains:
-            self.pool.stop(slot, reason)
-        else:
-            minimum = self.program.min
-            self.pool.lose(slot, reason, minimum=minimum, keep_size=False, death=reason == "died")
-        if isinstance(message, KillSpawn):
+        replace, death = not self.phase.draining, reason == "died"
+        self.pool.lose(
+            slot, reason, minimum=self.program.min, keep_size=False, death=death, replace=replace
+        )
+        if isinstance(message, m.KillSpawn):
             resolve(message.reply)
         self._check_done()
 
     # --- messages: requests ------------------------------------------------------------------
 
-    @handles(Spawn)
-    def _spawn(self, message: Spawn) -> None:
-        n = _check_count(message.n)
-        if self.drains:
+    @handles(m.Spawn)
+    def _spawn(self, message: m.Spawn) -> None:
+        if self.phase.draining:
             raise SchedulerError(f"program {self.program.id!r} is stopping")
-        count, most = len(self.pool.members()), self.program.max
-        if most is not None and count + n > most:
-            msg = (
-                f"cannot spawn {n} more of {self.program.id!r}: it has {count} spawn(s) "
-                f"and max={most}"
-            )
-            raise SpawnLimitError(msg)
-        resolve(message.reply, [self.pool.start().id for _ in range(n)])
+        resolve(message.reply, self.pool.grow(message.n, self.program.max))
 
-    @handles(Unspawn)
-    def _unspawn(self, message: Unspawn) -> None:
-        n = _check_count(message.n)
-        policy: str = self.program.policy if message.policy is None else message.policy
-        if policy not in POLICIES:
-            msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
-            raise InvalidProgram(msg)
-        count, least = len(self.pool.members()), self.program.min
-        if message.shrink:
-            # Idle spawns first; busy ones finish their run first, so shrinking never starves
-            # when ticks keep every spawn busy at the moment the monitor looks.
-            n = max(0, min(n, count - least))
-            policy = "idle"
-        elif count - n < least:
-            msg = (
-                f"cannot unspawn {n} of {self.program.id!r}: it has {count} spawn(s) "
-                f"and min={least}"
-            )
-            raise SpawnLimitError(msg)
-        chosen = self.pool.choose(policy, n)
-        for slot in chosen:
-            self.pool.retire(slot)
-        resolve(message.reply, [slot.id for slot in chosen])
+    @handles(m.Unspawn)
+    def _unspawn(self, message: m.Unspawn) -> None:
+        policy = self.program.policy if message.policy is None else message.policy
+        stopped = self.pool.shrink(message.n, self.program.min, policy, gently=message.shrink)
+        resolve(message.reply, stopped)
         self._check_done()
 
-    @handles(Trigger)
-    def _trigger(self, message: Trigger) -> None:
-        if self.drains:
+    @handles(m.Trigger)
+    def _trigger(self, message: m.Trigger) -> None:
+        if self.phase.draining:
             raise SchedulerError(f"program {self.program.id!r} is stopping")
         slot = self.pool.idle_member() or self.pool.start(temporary=True)
         now = self.runtime.clock.now()
         self._dispatch(slot, self.ledger.open(slot.id, now, message.args, message.reply))
 
-    @handles(GetState, GetProgramInfo, GetSpawns, GetHistory)
-    def _query(self, message: GetState | GetProgramInfo | GetSpawns | GetHistory) -> None:
+    @handles(m.GetState, m.GetProgramInfo, m.GetSpawns, m.GetHistory)
+    def _query(self, message: m.GetState | m.GetProgramInfo | m.GetSpawns | m.GetHistory) -> None:
         answer: Any
         match message:
-            case GetState():
+            case m.GetState():
                 answer = self.state
-            case GetProgramInfo():
+            case m.GetProgramInfo():
                 answer = _program_info(self)
-            case GetSpawns():
+            case m.GetSpawns():
                 answer = self.pool.infos()
-            case GetHistory(limit=limit):
+            case m.GetHistory(limit=limit):
                 answer = self.ledger.history(limit)
         resolve(message.reply, answer)
 
-    @handles(SetState, SetPaused, SetSchedule, WatchSuccess, UpstreamPresence)
+    @handles(m.SetState, m.SetPaused, m.SetSchedule, m.WatchSuccess, m.UpstreamPresence)
     def _configure(
-        self, message: SetState | SetPaused | SetSchedule | WatchSuccess | UpstreamPresence
+        self,
+        message: m.SetState | m.SetPaused | m.SetSchedule | m.WatchSuccess | m.UpstreamPresence,
     ) -> None:
         match message:
-            case SetState(value=value):
+            case m.SetState(value=value):
                 self.state = value
-            case SetPaused(paused=paused):
-                self.paused = paused
-                if not paused:
-                    self._resumed()
-            case SetSchedule(schedule=schedule, since=since):
+            case m.SetPaused(paused=paused):
+                self.phase.paused = paused
+                if not paused and self.pool.failed:  # a failed program comes back to min
+                    self.pool.recover(self.program.min)
+                for run in [r for r in self.ledger.retrying.values() if r.parked and not paused]:
+                    del self.ledger.retrying[run.id]  # a retry parked while paused runs now
+                    run.parked = False
+                    if not self.phase.draining:
+                        self._retry_now(run)
+            case m.SetSchedule(schedule=schedule, since=since):
                 self.schedule = schedule
                 self.next_run = schedule.first_fire(since)
-                self.exhausted = self.next_run is None and schedule.timed
-                self.one_shot_fired = False
-            case WatchSuccess(enabled=enabled):
+                self.phase.exhausted = self.next_run is None and schedule.timed
+                self.phase.one_shot_fired = False
+            case m.WatchSuccess(enabled=enabled):
                 self.report_success = enabled
-            case UpstreamPresence(installed=installed):
-                self.waiting_for = None if installed else self.schedule.upstream
-        if isinstance(message, SetState | SetPaused | SetSchedule):
+            case m.UpstreamPresence(installed=installed):
+                self.phase.waiting_for = None if installed else self.schedule.upstream
+        if isinstance(message, m.SetState | m.SetPaused | m.SetSchedule):
             resolve(message.reply)
 
-    def _resumed(self) -> None:
-        """Resumed: a failed pool comes back to `min`; retries parked while paused run."""
-        if self.pool.failed:
-            started = self.pool.recover(self.program.min)
-            program_id = self.program.id
-            logger.info(
-                "program %r resumed after failing; %d spawn(s) started", program_id, started
-            )
-        for run in [run for run in self.ledger.retrying.values() if run.parked]:
-            del self.ledger.retrying[run.id]
-            run.parked = False
-            if not self.drains:
-                self._retry_now(run)
-
-    @handles(Drain)
-    def _drain(self, message: Drain) -> None:
-        self.drains.append(message.reply)
+    @handles(m.Drain)
+    def _drain(self, message: m.Drain) -> None:
+        self.phase.drains.append(message.reply)
         now = self.runtime.clock.now()
         for run in list(self.ledger.retrying.values()):
             run.cancel_alarms()
-            self._end_backoff(run)
+            self.ledger.end_backoff(run)
             del self.ledger.retrying[run.id]
             self._run_ended(run, None, run.last_error, now, status="failed")
         for slot in list(self.pool.slots.values()):
@@ -558,7 +431,7 @@ def _program_info(actor: ProgramActor) -> ProgramInfo:
         id=program.id,
         name=program.name,
         schedule=actor.schedule.describe(),
-        status=actor.status,
+        status=actor.phase.status(failed=actor.pool.failed, in_flight=ledger.in_flight()),
         spawns=len(actor.pool.members()),
         min=program.min,
         max=program.max,

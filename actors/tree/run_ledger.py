@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from actors import events
-from actors.runtime import Alarm, RunTicket, resolve
+from actors.runtime import Activity, Alarm, RunTicket, resolve
 from actors.snapshots import RunRecord, RunStatus
 from actors.tree.messages import NO_ARGS
 
@@ -108,9 +108,13 @@ class ActiveRun:
 class RunLedger:
     """The runs of one program: in flight, concluded (counted, kept, published)."""
 
-    def __init__(self, program_id: str, history: int, publish: Publish) -> None:
+    def __init__(
+        self, program_id: str, history: int, publish: Publish, activity: Activity | None = None
+    ) -> None:
         self.program_id = program_id
         self.publish = publish
+        #: Where retries in their backoff are counted (settle() on a real clock waits for them).
+        self.activity = activity
         self.running: dict[str, ActiveRun] = {}  # on a spawn
         self.retrying: dict[str, ActiveRun] = {}  # waiting for their backoff (or for resume)
         self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
@@ -158,6 +162,15 @@ class RunLedger:
         if run is not None:
             del self.running[run.id]
         return run
+
+    def close(self, error: BaseException) -> None:
+        """The program stops with runs in flight: withdraw their deadlines and answer their
+        triggers with `error`."""
+        for run in (*self.running.values(), *self.retrying.values()):
+            run.cancel_alarms()
+            self.end_backoff(run)
+            if run.waiter is not None:
+                resolve(run.waiter, error=error)
 
     # --- what came of them ------------------------------------------------------------------
 
@@ -219,6 +232,17 @@ class RunLedger:
         run.last_error = error
         run.started_at = None
         self.retrying[run.id] = run
+        # settle() on a real clock waits for the retry: it is part of the tick's doing.
+        run.in_backoff = True
+        if self.activity is not None:
+            self.activity.backoff_started()
+
+    def end_backoff(self, run: ActiveRun) -> None:
+        """The run no longer waits for its backoff (it runs, is parked, or is dropped)."""
+        if run.in_backoff:
+            run.in_backoff = False
+            if self.activity is not None:
+                self.activity.backoff_ended()
 
     def count_skipped(self, scheduled_at: datetime, spawn: str | None) -> None:
         """A tick a spawn did not run (it was busy), or that found no spawn."""

@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from pykka import ActorRef
 
 from actors import events
+from actors.errors import InvalidProgram, SpawnLimitError
+from actors.program import POLICIES
+from actors.runtime import stop_actor
 from actors.snapshots import SpawnInfo, SpawnStatus
 from actors.tree.messages import Tick
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD, RestartIntensity
+from actors.tree.spawn_actor import SpawnActor
 
-__all__ = ["SpawnHost", "SpawnNumbers", "SpawnPool", "SpawnSlot"]
+if TYPE_CHECKING:
+    from actors.tree.program_actor import ProgramActor
+
+__all__ = ["ActorSpawnHost", "SpawnHost", "SpawnNumbers", "SpawnPool", "SpawnSlot"]
 
 logger = logging.getLogger("actors.program")
+
+
+def _count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        msg = f"n must be an int >= 1, got {n!r}"
+        raise InvalidProgram(msg)
+    return n
 
 
 @attrs.define
@@ -90,6 +104,30 @@ class SpawnHost(Protocol):
 
     def publish(self, event_class: type, program_id: str, *args: Any, **kwargs: Any) -> None:
         """Publish an event about the program."""
+
+
+class ActorSpawnHost:
+    """A ProgramActor as its SpawnPool sees it: each spawn a SpawnActor of the program."""
+
+    def __init__(self, actor: ProgramActor) -> None:
+        self.actor = actor
+
+    def launch_spawn(self, spawn_id: str) -> ActorRef[Any]:
+        actor = self.actor
+        return SpawnActor.start(actor.runtime, actor.program, spawn_id, actor.actor_ref)
+
+    def halt_spawn(self, ref: ActorRef[Any]) -> None:
+        stop_actor(ref)
+
+    def drop_tick(self, tick: Tick, spawn_id: str) -> None:
+        self.actor.ledger.count_skipped(tick.scheduled_at, spawn_id)
+
+    def now(self) -> datetime:
+        now: datetime = self.actor.runtime.clock.now()
+        return now
+
+    def publish(self, event_class: type, program_id: str, *args: Any, **kwargs: Any) -> None:
+        self.actor.publish(event_class, program_id, *args, **kwargs)
 
 
 class SpawnPool:
@@ -168,6 +206,51 @@ class SpawnPool:
         if not slot.running:
             self.stop(slot)
 
+    def grow(self, n: Any, most: int | None) -> list[str]:
+        """Start `n` members, within `most`; returns their ids.
+
+        Raises:
+            InvalidProgram: `n` is not an int >= 1.
+            SpawnLimitError: that would pass `most` (nothing is started).
+        """
+        n = _count(n)
+        count = len(self.members())
+        if most is not None and count + n > most:
+            msg = (
+                f"cannot spawn {n} more of {self.program_id!r}: it has {count} spawn(s) "
+                f"and max={most}"
+            )
+            raise SpawnLimitError(msg)
+        return [self.start().id for _ in range(n)]
+
+    def shrink(self, n: Any, least: int, policy: str, *, gently: bool = False) -> list[str]:
+        """Retire `n` members chosen by `policy` (a running one stops after its run); returns
+        their ids. `gently` (a LoadMonitor's shrink) never refuses: it retires at most as many
+        as `least` allows, idle ones first, then busy ones, so shrinking never starves when
+        ticks keep every spawn busy at the moment the monitor looks.
+
+        Raises:
+            InvalidProgram: `n` is not an int >= 1, or `policy` is unknown.
+            SpawnLimitError: that would go below `least` (nothing is stopped).
+        """
+        n = _count(n)
+        if policy not in POLICIES:
+            msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
+            raise InvalidProgram(msg)
+        count = len(self.members())
+        if gently:
+            n, policy = max(0, min(n, count - least)), "idle"
+        elif count - n < least:
+            msg = (
+                f"cannot unspawn {n} of {self.program_id!r}: it has {count} spawn(s) "
+                f"and min={least}"
+            )
+            raise SpawnLimitError(msg)
+        chosen = self.choose(policy, n)
+        for slot in chosen:
+            self.retire(slot)
+        return [slot.id for slot in chosen]
+
     def run_ended(self, slot: SpawnSlot, error: BaseException | None) -> Tick | None:
         """A spawn's run ended: count it, stop the spawn if it was leaving, and return the tick
         it had queued, if any, for the caller to offer it."""
@@ -191,18 +274,30 @@ class SpawnPool:
             slot.queued.clear()
 
     def lose(
-        self, slot: SpawnSlot, reason: str, *, minimum: int, keep_size: bool, death: bool
+        self,
+        slot: SpawnSlot,
+        reason: str,
+        *,
+        minimum: int,
+        keep_size: bool,
+        death: bool,
+        replace: bool = True,
     ) -> SpawnSlot | None:
-        """Drop a spawn at once (killed, timed out, dead) and replace it where allowed.
+        """Drop a spawn at once (killed, timed out, dead; a run it was in counts as failed)
+        and replace it where allowed.
 
         `keep_size` replaces any member (a timeout keeps the pool at its size); otherwise a
-        replacement only comes below `minimum`. Only a `death` (a spawn that died, or hung
-        until its run timed out) counts towards the restart intensity: a kill is a choice.
-        Returns the replacement, if one was started.
+        replacement only comes below `minimum`; none comes without `replace` (the program is
+        draining). Only a `death` (a spawn that died, or hung until its run timed out) counts
+        towards the restart intensity: a kill is a choice. Returns the replacement, if any.
         """
+        if slot.running:
+            slot.running = False
+            slot.runs += 1
+            slot.failed += 1
         was_member = slot.in_pool
         self.stop(slot, reason)
-        if not was_member or self.failed:
+        if not replace or not was_member or self.failed:
             return None
         if not keep_size and len(self.members()) >= minimum:
             return None
@@ -220,6 +315,9 @@ class SpawnPool:
         missing = max(0, minimum - len(self.members()))
         for _ in range(missing):
             self.start()
+        logger.info(
+            "program %r resumed after failing; %d spawn(s) started", self.program_id, missing
+        )
         return missing
 
     def _may_restart(self) -> bool:
