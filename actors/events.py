@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
+
+from actors.errors import InvalidProgram
 
 __all__ = [
     "Broker",
@@ -172,6 +174,10 @@ class MetricFailed(Event):
 Callback = Callable[[Event], Any]
 
 
+def _event_types(types: Iterable[type[Event]]) -> tuple[type[Event], ...]:
+    return tuple(types)
+
+
 class Broker(Protocol):
     """What a `Subscription` needs of whatever delivers its events (the runner's events actor)."""
 
@@ -190,14 +196,27 @@ class Subscription:
     has returned from (or raised on); `flush()` waits for the two to meet.
     """
 
-    callback: Callback
-    types: tuple[type[Event], ...]
+    callback: Callback = attrs.field()
+    types: tuple[type[Event], ...] = attrs.field(converter=_event_types)
     broker: Broker | None = attrs.field(default=None, repr=False)
     cancelled: bool = False
     accepted: int = 0
     delivered: int = 0
     failed: int = 0
     _changed: threading.Condition = attrs.field(init=False, factory=threading.Condition, repr=False)
+
+    @callback.validator
+    def _check_callback(self, _: attrs.Attribute[Any], value: Any) -> None:
+        if not callable(value):
+            msg = f"callback must be callable, got {value!r}"
+            raise InvalidProgram(msg)
+
+    @types.validator
+    def _check_types(self, _: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+        for event_type in value:
+            if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+                msg = f"event types must be classes from actors.events, got {event_type!r}"
+                raise InvalidProgram(msg)
 
     def wants(self, event: Event) -> bool:
         return not self.cancelled and (not self.types or isinstance(event, self.types))

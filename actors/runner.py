@@ -290,25 +290,16 @@ class Runner:
         Raises:
             InvalidProgram: `callback` is not callable, or a type is not an event class.
         """
-        if not callable(callback):
-            msg = f"callback must be callable, got {callback!r}"
-            raise InvalidProgram(msg)
-        for event_type in event_types:
-            if not (isinstance(event_type, type) and issubclass(event_type, Event)):
-                msg = f"event types must be classes from actors.events, got {event_type!r}"
-                raise InvalidProgram(msg)
-        events_ref = self._events
+        subscription = Subscription(callback, event_types, ActorBroker(self._events))
         if self._stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
-        message = Subscribe(
-            subscription=Subscription(callback, tuple(event_types), ActorBroker(events_ref))
-        )
+        message = Subscribe(subscription=subscription)
         refuse_to_wait_in_handler("runner.subscribe()")
-        events_ref.tell(message)
-        subscription: Subscription = wait_for_answer(
+        self._events.tell(message)
+        answer: Subscription = wait_for_answer(
             message.reply, "runner.subscribe()", CALL_TIMEOUT, self.id
         )
-        return subscription
+        return answer
 
     def autoscale(
         self,
