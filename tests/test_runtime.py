@@ -15,109 +15,12 @@ import pytest
 from pykka import ActorDeadError
 
 from actors import ManualClock
-from actors.runtime import Activity, Actor, Request, Runtime, handles
+from actors.runtime import Actor, Request, Runtime, handles
 from tests.conftest import T0
 from tests.helpers import eventually
 
 #: How long a test waits on an Event, a future or a join before calling it lost.
 WAIT = 5.0
-
-
-# --- Activity --------------------------------------------------------------------------------
-
-
-class TestActivity:
-    def test_starts_idle(self) -> None:
-        """A new Activity counts nothing and is idle at once."""
-        activity = Activity()
-
-        assert activity.count == 0
-        assert activity.runs == 0
-        assert activity.wait_idle(0) is True
-
-    def test_add_and_done(self) -> None:
-        """add() and done() move the message count, one by default or n at a time."""
-        activity = Activity()
-
-        activity.add()
-        activity.add(3)
-        assert activity.count == 4
-        activity.done(2)
-        assert activity.count == 2
-        activity.done()
-        assert activity.count == 1
-
-    def test_runs_count_too(self) -> None:
-        """Runs of user code are counted with the messages, and on their own in `runs`."""
-        activity = Activity()
-
-        activity.add()
-        activity.run_started()
-        activity.run_started()
-
-        assert (activity.count, activity.runs) == (3, 2)
-        activity.run_done()
-        assert (activity.count, activity.runs) == (2, 1)
-
-    def test_wait_idle_times_out_while_busy(self) -> None:
-        """wait_idle returns False when work is still in flight after the timeout."""
-        activity = Activity()
-        activity.add()
-
-        assert activity.wait_idle(0.01) is False
-
-    def test_wait_idle_waits_for_runs(self) -> None:
-        """A run in flight keeps wait_idle from returning True."""
-        activity = Activity()
-        activity.run_started()
-
-        assert activity.wait_idle(0.01) is False
-        activity.run_done()
-        assert activity.wait_idle(0) is True
-
-    def test_wait_idle_without_runs(self) -> None:
-        """wait_idle(runs=False) only waits for messages; runs may go on."""
-        activity = Activity()
-        activity.run_started()
-
-        assert activity.wait_idle(0, runs=False) is True
-        activity.add()
-        assert activity.wait_idle(0.01, runs=False) is False
-
-    @pytest.mark.parametrize("last", ["message", "run"])
-    def test_wait_idle_wakes_when_work_finishes(self, last: str) -> None:
-        """A thread blocked in wait_idle returns True once messages and runs are all done."""
-        activity = Activity()
-        activity.add()
-        activity.run_started()
-        waiting = threading.Event()
-        results: list[bool] = []
-
-        def wait() -> None:
-            waiting.set()
-            results.append(activity.wait_idle(WAIT))
-
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        assert waiting.wait(WAIT)
-        if last == "run":
-            activity.done()
-            activity.run_done()
-        else:
-            activity.run_done()
-            activity.done()
-        waiter.join(WAIT)
-
-        assert results == [True]
-
-    def test_idle_again_after_each_round(self) -> None:
-        """The count can go up and down many times; it is idle whenever it is zero."""
-        activity = Activity()
-        for _ in range(100):
-            activity.add()
-            assert not activity.wait_idle(0)
-            activity.done()
-            assert activity.wait_idle(0)
 
 
 # --- test actors -----------------------------------------------------------------------------
