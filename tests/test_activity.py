@@ -37,12 +37,13 @@ class TestActivity:
         """Runs of user code are counted with the messages, and on their own in `runs`."""
         activity = Activity()
 
+        first, second = RunTicket(), RunTicket()
         activity.add()
-        activity.run_started()
-        activity.run_started()
+        activity.issue(first)
+        activity.issue(second)
 
         assert (activity.count, activity.runs) == (3, 2)
-        activity.run_done()
+        activity.end(first)
         assert (activity.count, activity.runs) == (2, 1)
 
     def test_wait_idle_times_out_while_busy(self) -> None:
@@ -54,17 +55,17 @@ class TestActivity:
 
     def test_wait_idle_waits_for_runs(self) -> None:
         """A run in flight keeps wait_idle from returning True."""
-        activity = Activity()
-        activity.run_started()
+        activity, ticket = Activity(), RunTicket()
+        activity.issue(ticket)
 
         assert activity.wait_idle(0.01) is False
-        activity.run_done()
+        activity.end(ticket)
         assert activity.wait_idle(0) is True
 
     def test_wait_idle_without_runs(self) -> None:
         """wait_idle(runs=False) only waits for messages; runs may go on."""
         activity = Activity()
-        activity.run_started()
+        activity.issue(RunTicket())
 
         assert activity.wait_idle(0, runs=False) is True
         activity.add()
@@ -73,9 +74,9 @@ class TestActivity:
     @pytest.mark.parametrize("last", ["message", "run"])
     def test_wait_idle_wakes_when_work_finishes(self, last: str) -> None:
         """A thread blocked in wait_idle returns True once messages and runs are all done."""
-        activity = Activity()
+        activity, ticket = Activity(), RunTicket()
         activity.add()
-        activity.run_started()
+        activity.issue(ticket)
         waiting = threading.Event()
         results: list[bool] = []
 
@@ -88,9 +89,9 @@ class TestActivity:
         assert waiting.wait(WAIT)
         if last == "run":
             activity.done()
-            activity.run_done()
+            activity.end(ticket)
         else:
-            activity.run_done()
+            activity.end(ticket)
             activity.done()
         waiter.join(WAIT)
 

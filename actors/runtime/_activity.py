@@ -97,17 +97,6 @@ class Activity:
             if self._messages <= 0 and self._waiters:
                 self._changed.notify_all()
 
-    def run_started(self) -> None:
-        """Count a run handed to a worker thread (without a ticket)."""
-        with self._lock:
-            self._runs += 1
-
-    def run_done(self) -> None:
-        """Count a run (without a ticket) whose outcome has been posted."""
-        with self._lock:
-            self._runs -= 1
-            self._wake()
-
     def issue(self, ticket: RunTicket) -> None:
         """Count `ticket`'s job as in flight (if it is a counted one)."""
         if ticket.counted:
