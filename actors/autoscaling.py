@@ -11,32 +11,21 @@ import decimal
 import math
 import numbers
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import attrs
 
 from actors.errors import InvalidProgram
 from actors.snapshots import MonitorMode
+from actors.validation import (
+    check_callable,
+    check_int,
+    check_non_empty_str,
+    check_number,
+    check_seconds,
+)
 
 __all__ = ["AutoscaleSpec", "as_sample", "format_number"]
-
-
-def _number(field: str, value: Any, *, above_zero: bool = False) -> float:
-    """A finite real number >= 0 (> 0 with `above_zero`), or `InvalidProgram` naming `field`."""
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f"{field} must be a number, got {value!r}"
-        raise InvalidProgram(msg)
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        msg = f"{field} must be a finite number, got {value!r}"
-        raise InvalidProgram(msg)
-    if number < 0 or (above_zero and number == 0):
-        msg = f"{field} must be a number {'> 0' if above_zero else '>= 0'}, got {value!r}"
-        raise InvalidProgram(msg)
-    return number
 
 
 def format_number(value: float) -> str:
@@ -77,12 +66,8 @@ class AutoscaleSpec:
                 modes or neither, a negative or non-finite number, `low >= high`,
                 `per_spawn <= 0`, `interval <= 0`, `step < 1`.
         """
-        if not isinstance(program_id, str) or not program_id:
-            msg = f"id must be a program id (a non-empty str), got {program_id!r}"
-            raise InvalidProgram(msg)
-        if not callable(metric):
-            msg = f"metric must be callable (a function returning a number), got {metric!r}"
-            raise InvalidProgram(msg)
+        check_non_empty_str("id", program_id)
+        check_callable("metric", metric, hint="a function returning a number")
         threshold = high is not None or low is not None
         if threshold and per_spawn is not None:
             given = ", ".join(
@@ -101,26 +86,21 @@ class AutoscaleSpec:
                 "got none of them"
             )
             raise InvalidProgram(msg)
-        high_number = None if high is None else _number("high", high)
-        low_number = None if low is None else _number("low", low)
+        high_number = check_number("high", high, optional=True)
+        low_number = check_number("low", low, optional=True)
         if high_number is not None and low_number is not None and low_number >= high_number:
             msg = f"low must be below high, got low={low!r} and high={high!r}"
             raise InvalidProgram(msg)
-        per_spawn_number = (
-            None if per_spawn is None else _number("per_spawn", per_spawn, above_zero=True)
-        )
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            msg = f"step must be an int >= 1, got {step!r}"
-            raise InvalidProgram(msg)
+        per_spawn_number = check_number("per_spawn", per_spawn, positive=True, optional=True)
         return cls(
             program_id=program_id,
             metric=metric,
             high=high_number,
             low=low_number,
             per_spawn=per_spawn_number,
-            interval=_number("interval", interval, above_zero=True),
-            cooldown=_number("cooldown", cooldown),
-            step=step,
+            step=check_int("step", step, at_least=1),
+            interval=check_seconds("interval", interval, positive=True),
+            cooldown=check_seconds("cooldown", cooldown),
         )
 
     @property

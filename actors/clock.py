@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import math
 import threading
 import time
 import weakref
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from actors.runtime import runs_actors
+from actors.validation import check_instance, check_seconds
 
 __all__ = ["Clock", "Deadline", "ManualClock", "Settleable", "SystemClock", "to_seconds"]
 
@@ -37,18 +37,13 @@ STUCK_AFTER = 0.5
 
 
 def to_seconds(value: float | timedelta, *, field: str = "seconds") -> float:
-    """Convert a number of seconds or a `timedelta` to float seconds, refusing negatives."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        msg = f"{field} must be a number of seconds or a timedelta, got {value!r}"
-        raise TypeError(msg)
-    if not math.isfinite(seconds) or seconds < 0:
-        msg = f"{field} must be a finite number >= 0, got {value!r}"
-        raise ValueError(msg)
-    return seconds
+    """Convert a number of seconds or a `timedelta` to float seconds, refusing negatives.
+
+    Raises:
+        TypeError: not a number (a bool is not one) nor a timedelta.
+        ValueError: negative or not finite.
+    """
+    return check_seconds(field, value, error=ValueError, type_error=TypeError)
 
 
 def _aware(when: datetime) -> datetime:
@@ -218,9 +213,7 @@ class ManualClock(Clock):
     moves_by_itself = False
 
     def __init__(self, start: datetime | None = None) -> None:
-        if start is not None and not isinstance(start, datetime):
-            msg = f"start must be a datetime, got {start!r}"
-            raise TypeError(msg)
+        check_instance("start", start, datetime, optional=True, error=TypeError)
         self._now = _aware(start) if start is not None else datetime.now(UTC)
         self._lock = threading.RLock()
         self._heap: list[tuple[datetime, int, Deadline]] = []

@@ -2,20 +2,31 @@
 
 A `Program` is a job definition. It is frozen and validated at construction, so a bad spec fails
 where it is written, with an `InvalidProgram` that names the field and the value, before anything
-starts.
+starts. The rules (what a number, a number of seconds, an int is) are `actors.validation`'s.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
 from actors.errors import InvalidProgram
 from actors.schedules import Manual, Schedule, every
+from actors.validation import (
+    as_seconds,
+    callable_,
+    check_seconds,
+    instance_of,
+    integer,
+    non_empty_str,
+    number,
+    one_of,
+    seconds,
+    tuple_of,
+)
 
 __all__ = ["Misfire", "Program", "Retry", "default_merge"]
 
@@ -23,9 +34,12 @@ Policy = Literal["last", "first", "idle"]
 Overlap = Literal["skip", "queue"]
 Coalesce = Literal["latest", "all", "skip"]
 
-POLICIES: tuple[str, ...] = ("last", "first", "idle")
-OVERLAPS: tuple[str, ...] = ("skip", "queue")
-COALESCES: tuple[str, ...] = ("latest", "all", "skip")
+POLICIES: tuple[str, ...] = get_args(Policy)
+OVERLAPS: tuple[str, ...] = get_args(Overlap)
+COALESCES: tuple[str, ...] = get_args(Coalesce)
+
+#: The finest interval a `timedelta` holds, in seconds: `every()` refuses anything finer.
+_MICROSECOND = 1e-6
 
 
 def default_merge(state: Any, result: Any) -> Any:
@@ -41,70 +55,10 @@ def _none() -> None:
     return None
 
 
-def _fail(attribute: attrs.Attribute[Any], value: Any, expectation: str) -> None:
-    msg = f"{attribute.name} must be {expectation}, got {value!r}"
-    raise InvalidProgram(msg)
-
-
-def _callable(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not callable(value):
-        _fail(attribute, value, "callable")
-
-
-def _non_empty_str(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        _fail(attribute, value, "a non-empty str")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int_at_least(lowest: int, *, optional: bool = False) -> Callable[..., None]:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
-        if not _is_int(value) or value < lowest:
-            _fail(attribute, value, f"an int >= {lowest}" + (" or None" if optional else ""))
-
-    return check
-
-
-def _seconds(*, optional: bool, positive: bool = False) -> Callable[..., None]:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
-        ok = _is_number(value) and (value > 0 if positive else value >= 0)
-        if not ok:
-            bound = "> 0" if positive else ">= 0"
-            _fail(
-                attribute, value, f"a number of seconds {bound}" + (" or None" if optional else "")
-            )
-
-    return check
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[..., None]:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in choices:
-            _fail(attribute, value, "one of " + ", ".join(repr(c) for c in choices))
-
-    return check
-
-
 def _to_tags(value: Any) -> Any:
     if isinstance(value, list | set | frozenset):
         return tuple(value)
     return value
-
-
-def _tags(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, tuple) or not all(isinstance(tag, str) for tag in value):
-        _fail(attribute, value, "a tuple of str")
 
 
 @attrs.frozen
@@ -119,11 +73,13 @@ class Retry:
         jitter: up to this many seconds of random extra wait.
     """
 
-    attempts: int = attrs.field(default=3, validator=_int_at_least(1))
-    backoff: float = attrs.field(default=1.0, validator=_seconds(optional=False))
-    factor: float = attrs.field(default=2.0, validator=_seconds(optional=False))
-    max_backoff: float | None = attrs.field(default=None, validator=_seconds(optional=True))
-    jitter: float = attrs.field(default=0.0, validator=_seconds(optional=False))
+    attempts: int = attrs.field(default=3, validator=integer(at_least=1))
+    backoff: float = attrs.field(default=1.0, converter=as_seconds, validator=seconds())
+    factor: float = attrs.field(default=2.0, validator=number())
+    max_backoff: float | None = attrs.field(
+        default=None, converter=as_seconds, validator=seconds(optional=True)
+    )
+    jitter: float = attrs.field(default=0.0, converter=as_seconds, validator=seconds())
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after try number `attempt` (1-based) failed, before jitter."""
@@ -141,23 +97,18 @@ class Misfire:
             `"skip"` runs none. What does not run is counted as missed.
     """
 
-    grace: float | None = attrs.field(default=None, validator=_seconds(optional=True))
-    coalesce: Coalesce = attrs.field(default="latest", validator=_one_of(COALESCES))
+    grace: float | None = attrs.field(
+        default=None, converter=as_seconds, validator=seconds(optional=True)
+    )
+    coalesce: Coalesce = attrs.field(default="latest", validator=one_of(Coalesce))
 
 
-def _schedule(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not isinstance(value, Schedule):
-        _fail(attribute, value, "a Schedule such as every(60) or manual()")
-
-
-def _interval(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if not _is_number(seconds) or seconds <= 0:
-        _fail(attribute, value, "a number of seconds > 0 or a timedelta")
-    if seconds < 1e-6:  # a timedelta holds whole microseconds: every() would refuse it
-        _fail(attribute, value, "at least 1 microsecond")
+def _at_least_a_microsecond(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # A timedelta holds whole microseconds: every() would refuse anything finer, and the
+    # message should name the program's field, not every()'s.
+    if value is not None and check_seconds(attribute.name, value) < _MICROSECOND:
+        msg = f"{attribute.name} must be at least 1 microsecond, got {value!r}"
+        raise InvalidProgram(msg)
 
 
 @attrs.frozen
@@ -175,28 +126,34 @@ class Program:
     `attrs.evolve(p, schedule=cron(...), interval=None)` swaps the interval for a schedule.
     """
 
-    id: str = attrs.field(validator=_non_empty_str)
-    main_fn: Callable[[Any, Any], Any] = attrs.field(validator=_callable)
-    schedule: Schedule = attrs.field(default=None, validator=_schedule)
-    interval: float | timedelta | None = attrs.field(default=None, validator=_interval)
-    create_fn: Callable[[], Any] = attrs.field(default=_none, validator=_callable)
-    args_fn: Callable[[], Any] = attrs.field(default=_none, validator=_callable)
-    merge_fn: Callable[[Any, Any], Any] = attrs.field(default=default_merge, validator=_callable)
-    min: int = attrs.field(default=0, validator=_int_at_least(0))
-    max: int | None = attrs.field(default=None, validator=_int_at_least(1, optional=True))
-    policy: Policy = attrs.field(default="last", validator=_one_of(POLICIES))
-    overlap: Overlap = attrs.field(default="skip", validator=_one_of(OVERLAPS))
-    max_runs: int | None = attrs.field(default=None, validator=_int_at_least(1, optional=True))
+    id: str = attrs.field(validator=non_empty_str())
+    main_fn: Callable[[Any, Any], Any] = attrs.field(validator=callable_())
+    schedule: Schedule = attrs.field(
+        default=None,
+        validator=instance_of(
+            Schedule, what="a Schedule such as every(60) or manual()", optional=True
+        ),
+    )
+    interval: float | timedelta | None = attrs.field(
+        default=None,
+        validator=[seconds(positive=True, optional=True), _at_least_a_microsecond],
+    )
+    create_fn: Callable[[], Any] = attrs.field(default=_none, validator=callable_())
+    args_fn: Callable[[], Any] = attrs.field(default=_none, validator=callable_())
+    merge_fn: Callable[[Any, Any], Any] = attrs.field(default=default_merge, validator=callable_())
+    min: int = attrs.field(default=0, validator=integer(at_least=0))
+    max: int | None = attrs.field(default=None, validator=integer(at_least=1, optional=True))
+    policy: Policy = attrs.field(default="last", validator=one_of(Policy))
+    overlap: Overlap = attrs.field(default="skip", validator=one_of(Overlap))
+    max_runs: int | None = attrs.field(default=None, validator=integer(at_least=1, optional=True))
     timeout: float | None = attrs.field(
-        default=None, validator=_seconds(optional=True, positive=True)
+        default=None, converter=as_seconds, validator=seconds(positive=True, optional=True)
     )
-    retry: Retry | None = attrs.field(
-        default=None, validator=attrs.validators.optional(lambda _, a, v: _typed(a, v, Retry))
-    )
-    priority: int = attrs.field(default=0, validator=lambda _, a, v: _int_typed(a, v))
-    misfire: Misfire = attrs.field(factory=Misfire, validator=lambda _, a, v: _typed(a, v, Misfire))
-    name: str = attrs.field(default=None)
-    tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=_tags)
+    retry: Retry | None = attrs.field(default=None, validator=instance_of(Retry, optional=True))
+    priority: int = attrs.field(default=0, validator=integer())
+    misfire: Misfire = attrs.field(factory=Misfire, validator=instance_of(Misfire))
+    name: str = attrs.field(default=None, validator=instance_of(str, optional=True))
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=tuple_of(str))
     # The schedule this program made from `interval` (None: the schedule was given, or manual).
     # An init argument only so that attrs.evolve hands it to the new program, which can then
     # tell "the schedule came from the interval" from "both were given".
@@ -211,9 +168,6 @@ class Program:
             raise InvalidProgram(msg)
         if self.name is None:
             object.__setattr__(self, "name", self.id)
-        elif not isinstance(self.name, str):
-            msg = f"name must be a str, got {self.name!r}"
-            raise InvalidProgram(msg)
 
     def _resolve_schedule(self) -> None:
         """Set `schedule` from `interval` (or to `manual()`); refuse both given."""
@@ -258,13 +212,3 @@ class Program:
                 msg = f"{required} is required, got a dict without it: {dict(spec)!r}"
                 raise InvalidProgram(msg)
         return cls(**spec)
-
-
-def _typed(attribute: attrs.Attribute[Any], value: Any, kind: type) -> None:
-    if not isinstance(value, kind):
-        _fail(attribute, value, f"a {kind.__name__}")
-
-
-def _int_typed(attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not _is_int(value):
-        _fail(attribute, value, "an int")

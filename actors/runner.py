@@ -56,6 +56,7 @@ from actors.tree.messages import (
 )
 from actors.tree.monitor_actor import StartMonitor
 from actors.tree.supervisor import SupervisorActor
+from actors.validation import check_instance, check_int, check_non_empty_str
 from actors.waiting import (
     CALL_TIMEOUT,
     call_text,
@@ -93,22 +94,11 @@ class Runner:
         max_concurrent: int | None = None,
         history: int = 1000,
     ) -> None:
-        if id is not None and (not isinstance(id, str) or not id):
-            msg = f"id must be a non-empty str or None, got {id!r}"
-            raise InvalidProgram(msg)
-        if clock is not None and not isinstance(clock, Clock):
-            msg = f"clock must be a Clock such as SystemClock() or ManualClock(), got {clock!r}"
-            raise InvalidProgram(msg)
-        if max_concurrent is not None and (
-            isinstance(max_concurrent, bool)
-            or not isinstance(max_concurrent, int)
-            or max_concurrent < 1
-        ):
-            msg = f"max_concurrent must be an int >= 1 or None, got {max_concurrent!r}"
-            raise InvalidProgram(msg)
-        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-            msg = f"history must be an int >= 0, got {history!r}"
-            raise InvalidProgram(msg)
+        check_non_empty_str("id", id, optional=True)
+        a_clock = "a Clock such as SystemClock() or ManualClock()"
+        check_instance("clock", clock, Clock, what=a_clock, optional=True)
+        check_int("max_concurrent", max_concurrent, at_least=1, optional=True)
+        check_int("history", history, at_least=0)
         self.id = id if id is not None else f"runner-{next(_runner_numbers)}"
         self.clock = clock if clock is not None else SystemClock()
         self.max_concurrent = max_concurrent

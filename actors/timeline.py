@@ -30,6 +30,7 @@ from rich.console import Group
 from rich.text import Text
 
 from actors.snapshots import RunRecord, RunStatus
+from actors.validation import check_int
 
 __all__ = ["GLYPHS", "Timeline", "render_timeline", "timeline_text"]
 
@@ -253,9 +254,7 @@ def render_timeline(
     Raises:
         ValueError: `width` is not an int >= 1.
     """
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        msg = f"width must be an int >= 1, got {width!r}"
-        raise ValueError(msg)
+    check_int("width", width, at_least=1, error=ValueError)
     kept = tuple(records)
     times = [
         _aware(when)

@@ -152,6 +152,15 @@ class TestValidation:
         assert make(interval=0.5).schedule == every(0.5)
         assert make(interval=timedelta(minutes=2)).schedule == every(120)
 
+    def test_seconds_fields_take_a_timedelta(self) -> None:
+        """timeout, Retry's waits and Misfire.grace take a timedelta and hold float seconds."""
+        minute = timedelta(minutes=1)
+
+        assert make(timeout=minute).timeout == 60.0
+        retry = Retry(backoff=minute, max_backoff=minute, jitter=minute)
+        assert (retry.backoff, retry.max_backoff, retry.jitter) == (60.0, 60.0, 60.0)
+        assert Misfire(grace=minute).grace == 60.0
+
     def test_invalid_program_is_a_value_error(self) -> None:
         """Callers that only know builtins can catch a bad spec as a ValueError."""
         with pytest.raises(ValueError, match="min"):

@@ -28,6 +28,7 @@ from actors.schedules import (
     format_duration,
     on_success,
 )
+from actors.schedules import _zones as zones_module
 from tests.conftest import T0
 
 
@@ -1028,7 +1029,7 @@ class TestCronValidation:
             def __new__(cls, key: str) -> NoDatabase:
                 raise ZoneInfoNotFoundError(key)
 
-        monkeypatch.setattr(schedules_module, "ZoneInfo", NoDatabase)
+        monkeypatch.setattr(zones_module, "ZoneInfo", NoDatabase)
 
         with pytest.raises(InvalidSchedule, match=r"tz 'Europe/Berlin'.*tzdata"):
             cron("0 * * * *", tz="Europe/Berlin")
