@@ -16,6 +16,7 @@ import attrs
 from actors.errors import InvalidProgram
 from actors.schedules import Manual, Schedule, every
 from actors.validation import (
+    MICROSECOND,
     as_seconds,
     callable_,
     check_seconds,
@@ -39,7 +40,6 @@ OVERLAPS: tuple[str, ...] = get_args(Overlap)
 COALESCES: tuple[str, ...] = get_args(Coalesce)
 
 #: The finest interval a `timedelta` holds, in seconds: `every()` refuses anything finer.
-_MICROSECOND = 1e-6
 
 
 def default_merge(state: Any, result: Any) -> Any:
@@ -106,7 +106,7 @@ class Misfire:
 def _at_least_a_microsecond(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     # A timedelta holds whole microseconds: every() would refuse anything finer, and the
     # message should name the program's field, not every()'s.
-    if value is not None and check_seconds(attribute.name, value) < _MICROSECOND:
+    if value is not None and check_seconds(attribute.name, value) < MICROSECOND:
         msg = f"{attribute.name} must be at least 1 microsecond, got {value!r}"
         raise InvalidProgram(msg)
 

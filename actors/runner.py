@@ -20,7 +20,7 @@ from typing import Any
 from actors._tracebacks import user_facing
 from actors.autoscaling import AutoscaleSpec
 from actors.clock import Clock, SystemClock
-from actors.errors import DeadlockError, InvalidProgram, InvalidSchedule, RunnerStopped
+from actors.errors import DeadlockError, InvalidSchedule, RunnerStopped
 from actors.events import Event, Subscription
 from actors.handles import AutoscaleHandle, ProgramHandle
 from actors.program import Program

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import attrs
 
 __all__ = [
+    "MICROSECOND",
     "Validator",
     "as_seconds",
     "callable_",
@@ -70,6 +71,10 @@ def _fail(error: _Error, field: str, expected: str, value: Any, optional: bool =
 def _article(kind: type) -> str:
     name = kind.__name__
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+#: The finest duration a `timedelta` holds, in seconds: a finer one would round to another.
+MICROSECOND = 1e-6
 
 
 # --------------------------------------------------------------------------------------------

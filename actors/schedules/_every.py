@@ -8,12 +8,11 @@ import attrs
 
 from actors.errors import InvalidSchedule
 from actors.schedules._base import Schedule, check_bounds, format_duration
-from actors.validation import as_seconds, check_instance, check_seconds
+from actors.validation import MICROSECOND, as_seconds, check_instance, check_seconds
 
 __all__ = ["Every", "every"]
 
 #: The finest interval a `timedelta` holds, in seconds.
-_MICROSECOND = 1e-6
 
 
 @attrs.frozen
@@ -142,7 +141,7 @@ def every(
         raise InvalidSchedule(msg)
     # timedelta keeps whole microseconds: anything finer would round to another interval, or
     # to none at all (1e-09 s would become 0).
-    if total < _MICROSECOND:
+    if total < MICROSECOND:
         msg = f"every: interval must be at least 1 microsecond, got {got}"
         raise InvalidSchedule(msg)
     first_delay = check_seconds("delay", delay, optional=True, error=InvalidSchedule)

@@ -17,13 +17,14 @@ import attrs
 from pykka import ActorRef
 
 from actors import events
-from actors.errors import InvalidProgram, SpawnLimitError
-from actors.program import POLICIES
+from actors.errors import SpawnLimitError
+from actors.program import Policy
 from actors.runtime import stop_actor
 from actors.snapshots import SpawnInfo, SpawnStatus
 from actors.tree.messages import Tick
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD, RestartIntensity
 from actors.tree.spawn_actor import SpawnActor
+from actors.validation import check_int, check_one_of
 
 if TYPE_CHECKING:
     from actors.tree.program_actor import ProgramActor
@@ -31,13 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["ActorSpawnHost", "SpawnHost", "SpawnNumbers", "SpawnPool", "SpawnSlot"]
 
 logger = logging.getLogger("actors.program")
-
-
-def _count(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        msg = f"n must be an int >= 1, got {n!r}"
-        raise InvalidProgram(msg)
-    return n
 
 
 @attrs.define
@@ -213,7 +207,7 @@ class SpawnPool:
             InvalidProgram: `n` is not an int >= 1.
             SpawnLimitError: that would pass `most` (nothing is started).
         """
-        n = _count(n)
+        n = check_int("n", n, at_least=1)
         count = len(self.members())
         if most is not None and count + n > most:
             msg = (
@@ -233,10 +227,8 @@ class SpawnPool:
             InvalidProgram: `n` is not an int >= 1, or `policy` is unknown.
             SpawnLimitError: that would go below `least` (nothing is stopped).
         """
-        n = _count(n)
-        if policy not in POLICIES:
-            msg = f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}"
-            raise InvalidProgram(msg)
+        n = check_int("n", n, at_least=1)
+        check_one_of("policy", policy, Policy)
         count = len(self.members())
         if gently:
             n, policy = max(0, min(n, count - least)), "idle"
