@@ -10,8 +10,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
@@ -25,16 +23,14 @@ from actors.events import Event, Subscription
 from actors.handles import AutoscaleHandle, ProgramHandle
 from actors.program import Program
 from actors.runtime import (
-    ACTOR_STOP_TIMEOUT,
     Request,
-    Runtime,
-    in_handler,
     inside_user_code_of,
 )
 from actors.schedules import Schedule, every
 from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.system import ActorSystem
 from actors.timeline import Timeline, render_timeline
-from actors.tree.events_actor import ActorBroker, EventsActor, Subscribe
+from actors.tree.events_actor import ActorBroker, Subscribe
 from actors.tree.messages import (
     NO_ARGS,
     GetHistory,
@@ -48,14 +44,12 @@ from actors.tree.messages import (
     Reschedule,
     Resume,
     SetState,
-    Shutdown,
     Spawn,
     Trigger,
     Uninstall,
     Unspawn,
 )
 from actors.tree.monitor_actor import StartMonitor
-from actors.tree.supervisor import SupervisorActor
 from actors.validation import check_instance, check_int, check_non_empty_str
 from actors.waiting import (
     CALL_TIMEOUT,
@@ -102,28 +96,20 @@ class Runner:
         self.id = id if id is not None else f"runner-{next(_runner_numbers)}"
         self.clock = clock if clock is not None else SystemClock()
         self.max_concurrent = max_concurrent
-        self._stop_lock = threading.Lock()
-        self._stopped = False
-        self._stop_done = threading.Event()
-        self._runtime = Runtime(self.id, self.clock, max_concurrent=max_concurrent)
-        self._events = EventsActor.start(self._runtime)
-        self._supervisor = SupervisorActor.start(self._runtime, self.id, history)
+        self._system = ActorSystem(
+            self.id, self.clock, max_concurrent=max_concurrent, history=history
+        )
+        self._runtime = self._system.runtime
         self.clock.attach(self)
         atexit.register(self._stop_at_exit)
 
     # --- plumbing ---------------------------------------------------------------------------
 
     def _send(self, message: Request) -> Future[Any]:
-        if self._stopped:
-            msg = f"runner {self.id!r} is stopped"
-            raise RunnerStopped(msg)
-        self._supervisor.tell(message)
-        return message.reply
+        return self._system.send(message)
 
     def _call(self, message: Request, timeout: float | None = CALL_TIMEOUT) -> Any:
-        what = call_text(message)
-        refuse_to_wait_in_handler(what)
-        return wait_for_answer(self._send(message), what, timeout, self.id)
+        return self._system.call(message, timeout)
 
     def _stop_at_exit(self) -> None:
         try:
@@ -132,7 +118,7 @@ class Runner:
             logger.exception("stopping runner %r at exit failed", self.id)
 
     def __repr__(self) -> str:
-        if self._stopped:
+        if self._system.stopped:
             return f"<Runner {self.id!r} stopped>"
         try:
             status = self.status()
@@ -157,7 +143,7 @@ class Runner:
     @property
     def stopped(self) -> bool:
         """Whether `stop()` was called."""
-        return self._stopped
+        return self._system.stopped
 
     # --- programs ---------------------------------------------------------------------------
 
@@ -172,7 +158,7 @@ class Runner:
             InvalidProgram: the spec is invalid.
         """
         spec = Program.from_mapping(program)
-        if self._stopped:
+        if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
         state = spec.create_fn()
         result: Program = self._call(Install(program=spec, state=state, replace=replace))
@@ -280,12 +266,12 @@ class Runner:
         Raises:
             InvalidProgram: `callback` is not callable, or a type is not an event class.
         """
-        subscription = Subscription(callback, event_types, ActorBroker(self._events))
-        if self._stopped:
+        subscription = Subscription(callback, event_types, ActorBroker(self._system.events))
+        if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
         message = Subscribe(subscription=subscription)
         refuse_to_wait_in_handler("runner.subscribe()")
-        self._events.tell(message)
+        self._system.events.tell(message)
         answer: Subscription = wait_for_answer(
             message.reply, "runner.subscribe()", CALL_TIMEOUT, self.id
         )
@@ -422,7 +408,7 @@ class Runner:
                 run of this runner, which settling would have to wait for.
             RunnerStopped: the runner is stopped.
         """
-        if self._stopped:
+        if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
         refuse_to_wait_in_handler("runner.settle()")
         ticket = inside_user_code_of(self._runtime)
@@ -439,7 +425,7 @@ class Runner:
         """What `ManualClock.advance` does at each deadline: `settle()`, except that a run
         with a `timeout` still inside user code after `stuck_after` real seconds is taken as
         stuck, and no longer waited for, so that virtual time can reach its timeout."""
-        if not self._stopped:
+        if not self._system.stopped:
             settle(self._runtime, self.clock, self.id, timeout, runs=True, stuck_after=stuck_after)
 
     def stop(self, *, wait: bool = True, timeout: float = 10.0) -> None:
@@ -455,40 +441,5 @@ class Runner:
             wait: wait (up to `timeout`) for running work to finish; `False` abandons it.
             timeout: seconds running work gets before it is abandoned.
         """
-        ours = in_handler() or inside_user_code_of(self._runtime) is not None
-        with self._stop_lock:
-            first = not self._stopped
-            self._stopped = True
-        if not first:
-            if not ours:  # the first stop may be under way on another thread
-                self._stop_done.wait(timeout + ACTOR_STOP_TIMEOUT + 5.0)
-            return
-        atexit.unregister(self._stop_at_exit)
-        if ours:
-            stopper = threading.Thread(
-                target=self._stop_now, args=(wait, timeout), name=f"actors-{self.id}-stop"
-            )
-            stopper.daemon = True
-            stopper.start()
-            return
-        self._stop_now(wait, timeout)
-
-    def _stop_now(self, wait: bool, timeout: float) -> None:
-        try:
-            work_deadline = time.monotonic() + (timeout if wait else 0.0)
-            shutdown = Shutdown()
-            self._supervisor.tell(shutdown)
-            if wait:
-                try:
-                    shutdown.reply.result(timeout)
-                except TimeoutError:
-                    logger.warning(
-                        "runner %r: running work did not finish within %s s; abandoning it",
-                        self.id,
-                        timeout,
-                    )
-            self._runtime.shutdown(work_deadline)
-            self.clock.detach(self)
-            self.clock.release()
-        finally:
-            self._stop_done.set()
+        if self._system.stop(self, wait=wait, timeout=timeout):
+            atexit.unregister(self._stop_at_exit)

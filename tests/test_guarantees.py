@@ -303,7 +303,7 @@ class TestKillSpawn:
 
 def report_death(runner: Runner, program_id: str, spawn_id: str) -> None:
     """Tell a program that one of its spawns died (what a SpawnActor that fails reports)."""
-    registration = runner._supervisor.proxy().programs.get().lookup(program_id)
+    registration = runner._system.supervisor.proxy().programs.get().lookup(program_id)
     registration.program_ref.tell(SpawnDied(spawn_id, RuntimeError("died")))
     runner.settle()
 

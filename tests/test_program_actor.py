@@ -295,7 +295,7 @@ def test_no_false_no_spawns_warning_while_stopping(
     """A tick that reaches a min=1 program after it has drained (stopping under load) is
     dropped quietly: no "has no spawns" warning."""
     runner.install(Program(id="p", interval=1, min=1, main_fn=noop))
-    program_ref = runner._supervisor.proxy().programs.get().lookup("p").program_ref
+    program_ref = runner._system.supervisor.proxy().programs.get().lookup("p").program_ref
     with caplog.at_level(logging.WARNING, logger="actors"):
         drain = Drain()
         program_ref.tell(drain)

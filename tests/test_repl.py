@@ -141,7 +141,8 @@ class TestActorsRepl:
         frames = [line for line in shown.splitlines() if line.lstrip().startswith("File ")]
         assert frames[0].strip() == 'File "<console>", line 1, in <module>'
         assert len([frame for frame in frames if f"actors{os.sep}" in frame]) <= 1
-        assert not any("pykka" in frame or "concurrent" in frame for frame in frames)
+        internals = (f"{os.sep}pykka{os.sep}", f"{os.sep}concurrent{os.sep}")
+        assert not any(part in frame for frame in frames for part in internals)
         assert len(frames) <= 2
 
     def test_exit_status_of_exit_n(self, children: list[pexpect.spawn]) -> None:
