@@ -12,6 +12,8 @@ __all__ = [
     "SchedulerError",
     "SpawnLimitError",
     "SpawnNotFound",
+    "StateNotSerializable",
+    "StoreError",
 ]
 
 
@@ -59,3 +61,12 @@ class DeadlockError(SchedulerError, RuntimeError):
     inside one of the runner's actors (from `merge_fn`), or a `settle()` made from inside a
     run that it would have to wait for. Raised at once, naming the call and where it came
     from, instead of freezing the runner."""
+
+
+class StoreError(SchedulerError):
+    """A store cannot be opened or written: the message names the store and what to do."""
+
+
+class StateNotSerializable(SchedulerError, TypeError):
+    """A run's merged state cannot be kept in the store (not JSON, or not picklable); that run
+    fails and the stored state stays as it was."""

@@ -27,7 +27,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     0: ("actors.runtime", "actors.runtime.*"),
     # 1, the specs and values: what users write (programs, schedules, autoscaling specs), what
     # they read back (snapshots, events, timelines), errors and clocks. Plain data and rules,
-    # no actors of their own (clocks drive the kernel's threads, so they may use it).
+    # no actors of their own (clocks drive the kernel's threads, so they may use it). The
+    # stores are here too: where programs are kept, written by a thread of their own.
     1: (
         "actors.errors",
         "actors.program",
@@ -39,6 +40,9 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.autoscaling",
         "actors.timeline",
         "actors.validation",
+        "actors.references",
+        "actors.store",
+        "actors.store.*",
     ),
     # 2, the actor tree: supervisor, programs, spawns, timers, monitors, events actor, and the
     # messages between them. Built from the kernel and the specs.

@@ -1,0 +1,222 @@
+"""The store interface: what a runner keeps of its programs, and the rows it keeps it in.
+
+A `Store` holds, per program, one `ProgramRow` (its definition, schedule position, merged state,
+counters, paused flag, wanted spawn count, and the lease columns several runners need), its
+recent runs as `RunRow`s, and one `FiringRow` per scheduled time fired. A runner writes through
+one writer thread that commits `Write`s in batches (`Store.write`, one transaction per batch) and
+reads at start (`Store.load`) and when code installs a program the store already holds
+(`Store.load_program`). No actor ever calls a store: the store actor hands writes to the writer
+thread, and reads happen on the caller's thread.
+
+Families (`actors.store.sqlite`, and `actors.store.postgres` for several machines) implement
+this; `actors.store.memory.MemoryStore` keeps nothing and costs nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import attrs
+
+__all__ = [
+    "FiringRow",
+    "FiringStatus",
+    "ProgramRow",
+    "RunRow",
+    "Serializer",
+    "Store",
+    "StoredProgram",
+    "Write",
+    "WriteResult",
+]
+
+FiringStatus = Literal["fired", "completed", "failed", "skipped", "missed", "interrupted"]
+
+#: What came of one `Write`: written; refused because its firing's scheduled time was fired
+#: already (by this runner before a restart, or by another runner); or refused because another
+#: runner owns the program now (its fencing epoch moved on).
+WriteResult = Literal["ok", "duplicate", "stale"]
+
+
+class Serializer(Protocol):
+    """How a program's state becomes bytes in the store, and back."""
+
+    name: str
+
+    def dumps(self, value: Any) -> bytes:
+        """The bytes of `value`; raises `TypeError` or `ValueError` if it cannot."""
+
+    def loads(self, data: bytes) -> Any:
+        """The value `dumps` made these bytes from."""
+
+
+@attrs.frozen(kw_only=True)
+class ProgramRow:
+    """Everything a store keeps of one program but its runs and firings.
+
+    Attributes:
+        id: the program id.
+        definition: the program's definition as JSON (`Program.to_definition`), or `None`
+            when its callables cannot be stored (lambdas, closures): such a program's data is
+            kept, and it comes back when code installs it again.
+        schedule: the program's schedule as anchored at install, as JSON, so a restart keeps
+            an `every()` grid where it was.
+        since: when the schedule was anchored (install, or the last reschedule).
+        state: the merged state, serialized.
+        runs, succeeded, failed, skipped, missed: the counters.
+        last_run: when the latest run started.
+        last_error: the latest error, as text.
+        last_fire: the latest scheduled time fired: where the schedule stands.
+        next_fire: the next scheduled time, for status tables read from the store.
+        paused: whether the program is paused.
+        spawns: the number of spawns wanted (`min`, plus what `spawn` and monitors added).
+        owner: the runner that owns the program now (several runners on one store).
+        lease_expires: until when the owner's lease holds.
+        epoch: the fencing epoch: it moves on at each change of owner, and a write carrying an
+            older one is refused.
+        updated_at: when the row was last written.
+    """
+
+    id: str
+    definition: str | None
+    schedule: str
+    since: datetime
+    state: bytes
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    missed: int = 0
+    last_run: datetime | None = None
+    last_error: str | None = None
+    last_fire: datetime | None = None
+    next_fire: datetime | None = None
+    paused: bool = False
+    spawns: int = 0
+    owner: str | None = None
+    lease_expires: datetime | None = None
+    epoch: int = 0
+    updated_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FiringRow:
+    """One scheduled time of one program, fired: the key `(program_id, scheduled_at)` is what
+    makes a scheduled time fire at most once, across restarts and runners."""
+
+    program_id: str
+    scheduled_at: datetime
+    status: FiringStatus = "fired"
+    run_id: str | None = None
+    runner_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RunRow:
+    """One try of one run, as the history shows it (`actors.RunRecord`, with the error as text)."""
+
+    program_id: str
+    run_id: str
+    attempt: int
+    spawn: str | None
+    scheduled_at: datetime | None
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: str | None = None
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Write:
+    """What one message of a program asks the store to commit, all or nothing.
+
+    A batch of writes is one transaction; each write is applied in order:
+
+    - `firing` is inserted; if that `(program_id, scheduled_at)` is there already the whole
+      write is skipped and answered `"duplicate"` (the time fired before: it must not run).
+    - `outcome` updates the firing of `outcome.scheduled_at` (its status and run id).
+    - `program` replaces the program's row (upsert).
+    - `run` is added to the program's runs; runs beyond the store's `history` bound go.
+    - `delete` removes the program, its runs and its firings (uninstall).
+
+    `epoch`, when given, must match the stored row's epoch, else the write is skipped and
+    answered `"stale"` (another runner owns the program now).
+    """
+
+    program_id: str
+    program: ProgramRow | None = None
+    firing: FiringRow | None = None
+    outcome: FiringRow | None = None
+    run: RunRow | None = None
+    delete: bool = False
+    epoch: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StoredProgram:
+    """One program as a store holds it, for a runner that starts or installs it."""
+
+    row: ProgramRow
+    runs: tuple[RunRow, ...] = ()  # newest first
+    open_firings: tuple[FiringRow, ...] = ()  # fired but never concluded: cut off by a crash
+
+
+class Store(ABC):
+    """Where a runner keeps its programs. Opened by the runner, written by one writer thread.
+
+    Attributes:
+        durable: whether anything survives the process; a store that does not
+            (`MemoryStore`) is never written, and costs nothing.
+        flush_interval: the longest a write waits before its batch commits (seconds).
+        serializer: how states are stored.
+    """
+
+    durable: bool = True
+    flush_interval: float = 0.01
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """Where the store is, for people (`sqlite:///path/actors.db`)."""
+
+    @property
+    @abstractmethod
+    def serializer(self) -> Serializer:
+        """How states become bytes."""
+
+    @abstractmethod
+    def open(self, runner_id: str, *, history: int = 1000) -> None:
+        """Get ready for `runner_id`: check (and migrate) the schema, take what a runner must
+        hold to run on this store. Runs beyond the newest `history` per program are dropped
+        as new ones are written.
+
+        Raises:
+            StoreError: the store cannot be used (not an actors store, a newer schema, a
+                missing or read-only directory, in use by another runner); the message names
+                the store and what to do.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release everything `open` took; writes must have been flushed. Idempotent."""
+
+    @abstractmethod
+    def load(self) -> list[StoredProgram]:
+        """Every program the store holds, in install order. On the caller's thread."""
+
+    @abstractmethod
+    def load_program(self, program_id: str) -> StoredProgram | None:
+        """One program, if the store holds it. On the caller's thread."""
+
+    @abstractmethod
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Commit `batch` in one transaction; one result per write, in order. Called on the
+        writer thread only.
+
+        Raises:
+            StoreError: the transaction failed; nothing of the batch was written.
+        """
