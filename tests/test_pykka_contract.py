@@ -147,8 +147,8 @@ def test_messages_proxy_messages() -> None:
     `ProxySetAttr(attr_path, value)` keep their fields.
 
     Relied on by `actors/runtime/_actor.py` (`Actor._handle_receive` hands every message that is
-    not ours to pykka's `_handle_receive`, which runs these); `runner._system.supervisor.proxy()` in the
-    tests sends them.
+    not ours to pykka's `_handle_receive`, which runs these); `runner._system.supervisor.proxy()`
+    in the tests sends them.
     """
     assert ProxyCall._fields == ("attr_path", "args", "kwargs")
     assert ProxyGetAttr._fields == ("attr_path",)
