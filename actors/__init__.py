@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         SchedulerError,
         SpawnLimitError,
         SpawnNotFound,
+        StateNotSerializable,
+        StoreError,
     )
     from actors.handles import AutoscaleHandle, ProgramHandle
     from actors.program import Misfire, Program, Retry
@@ -57,6 +59,8 @@ __all__ = [
     "SpawnInfo",
     "SpawnLimitError",
     "SpawnNotFound",
+    "StateNotSerializable",
+    "StoreError",
     "SystemClock",
     "after",
     "at",
@@ -93,6 +97,8 @@ _MODULES = {
     "SpawnInfo": "actors.snapshots",
     "SpawnLimitError": "actors.errors",
     "SpawnNotFound": "actors.errors",
+    "StateNotSerializable": "actors.errors",
+    "StoreError": "actors.errors",
     "SystemClock": "actors.clock",
     "after": "actors.schedules",
     "at": "actors.schedules",

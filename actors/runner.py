@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from actors._tracebacks import user_facing
@@ -22,12 +23,10 @@ from actors.errors import DeadlockError, InvalidSchedule, RunnerStopped
 from actors.events import Event, Subscription
 from actors.handles import AutoscaleHandle, ProgramHandle
 from actors.program import Program
-from actors.runtime import (
-    Request,
-    inside_user_code_of,
-)
+from actors.runtime import Request, inside_user_code_of
 from actors.schedules import Schedule, every
 from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+from actors.store import Store, open_store
 from actors.system import ActorSystem
 from actors.timeline import Timeline, render_timeline
 from actors.tree.events_actor import ActorBroker, Subscribe
@@ -78,6 +77,12 @@ class Runner:
         clock: where time comes from (default: a new `SystemClock`; tests use `ManualClock`).
         max_concurrent: at most this many `main_fn`s at once across the runner (`None` = no cap).
         history: how many `RunRecord`s to keep per program.
+        store: where programs are kept: `None` or `"memory"` (nothing survives the process), a
+            path (`"actors.db"`) or `"sqlite:///path"` (SQLite), or a `Store`. A runner opening
+            a store restores the programs it holds (see `docs/persistence.md`).
+
+    Raises:
+        StoreError: the store cannot be opened (the message says why and what to do).
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class Runner:
         clock: Clock | None = None,
         max_concurrent: int | None = None,
         history: int = 1000,
+        store: Store | str | Path | None = None,
     ) -> None:
         check_non_empty_str("id", id, optional=True)
         a_clock = "a Clock such as SystemClock() or ManualClock()"
@@ -96,12 +102,15 @@ class Runner:
         self.id = id if id is not None else f"runner-{next(_runner_numbers)}"
         self.clock = clock if clock is not None else SystemClock()
         self.max_concurrent = max_concurrent
+        self.store = open_store(store)
         self._system = ActorSystem(
-            self.id, self.clock, max_concurrent=max_concurrent, history=history
+            self.id, self.clock, self.store, max_concurrent=max_concurrent, history=history
         )
         self._runtime = self._system.runtime
         self.clock.attach(self)
         atexit.register(self._stop_at_exit)
+        if self.store.durable:
+            self._system.restore()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -151,7 +160,10 @@ class Runner:
         """Register a program, start its `min` spawns and its timer.
 
         `program` may be a `Program` or a dict with the same keys. Its `create_fn` runs here, on
-        the caller's thread: if it raises, the error propagates and nothing is installed.
+        the caller's thread: if it raises, the error propagates and nothing is installed. If
+        the runner's store holds a program of that id, the install adopts it: its state,
+        counters, history, schedule position and pause are kept and `create_fn` is not called;
+        `replace=True` starts it fresh instead.
 
         Raises:
             ProgramExists: a program with that id is installed and `replace` is false.
@@ -160,8 +172,11 @@ class Runner:
         spec = Program.from_mapping(program)
         if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
-        state = spec.create_fn()
-        result: Program = self._call(Install(program=spec, state=state, replace=replace))
+        stored = self.store.load_program(spec.id) if self.store.durable else None
+        # A program the store holds is adopted: its state is the stored one, no create_fn.
+        state = spec.create_fn() if stored is None or replace else None
+        install = Install(program=spec, state=state, replace=replace, stored=stored)
+        result: Program = self._call(install)
         return result
 
     def uninstall(self, id: str) -> None:
@@ -291,33 +306,22 @@ class Runner:
     ) -> AutoscaleHandle:
         """Start a LoadMonitor that resizes the program's pool from `metric()`.
 
-        Every `interval` seconds of the runner's clock the monitor calls `metric()` (on a worker
-        thread) for a number such as a queue depth. Threshold mode (`high` and/or `low`): above
-        `high` it starts `step` spawns, below `low` it stops `step`. Target mode (`per_spawn`):
-        it wants `ceil(metric() / per_spawn)` spawns and grows there at once. Always within the
-        program's `[min, max]`. It grows at once, but shrinks only once `cooldown` seconds have
-        passed since its last change (or its start), and only by stopping idle spawns: a busy
-        one is never stopped. A metric that raises or returns something that is not a finite
-        number is counted and published (`MetricFailed`), and that round changes nothing.
-        A program has at most one monitor: a second `autoscale` replaces the first.
-
-        Returns an `AutoscaleHandle`: `.info()` is a `MonitorInfo`, `.stop()` stops the monitor.
+        Every `interval` seconds the monitor calls `metric()` (on a worker thread) for a number
+        such as a queue depth. Threshold mode (`high`, `low`): above `high` it starts `step`
+        spawns, below `low` it stops `step`. Target mode (`per_spawn`): it wants
+        `ceil(metric() / per_spawn)` spawns. Always within `[min, max]`; it grows at once and
+        shrinks once `cooldown` seconds have passed since its last change, idle spawns first,
+        busy ones after their run (never interrupted). A failing metric changes nothing that
+        round (counted, published as `MetricFailed`). A second `autoscale` of a program
+        replaces the first. Returns an `AutoscaleHandle` (`.info()`, `.stop()`).
 
         Raises:
             InvalidProgram: a bad argument (named with its value), or target mode on a program
                 without `max`.
             ProgramNotFound: no such program.
         """
-        spec = AutoscaleSpec.create(
-            id,
-            metric,
-            high=high,
-            low=low,
-            per_spawn=per_spawn,
-            interval=interval,
-            cooldown=cooldown,
-            step=step,
-        )
+        options = {"high": high, "low": low, "per_spawn": per_spawn, "interval": interval}
+        spec = AutoscaleSpec.create(id, metric, cooldown=cooldown, step=step, **options)
         number: int = self._call(StartMonitor(spec=spec))
         return AutoscaleHandle(self, spec, number, self._call)
 
@@ -394,7 +398,8 @@ class Runner:
 
         On a clock that moves by itself (`SystemClock`) it also waits for retries still in
         their backoff; on a `ManualClock` only for retries already due (`advance` reaches the
-        others). Event subscribers are not waited for: see `Subscription.flush`.
+        others). With a store, it also waits until the store has committed what happened.
+        Event subscribers are not waited for: see `Subscription.flush`.
 
         Args:
             timeout: seconds to wait at most.

@@ -20,7 +20,9 @@ __all__ = ["MonitorInfo", "ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo
 
 ProgramStatus = Literal["active", "paused", "finished", "failed", "waiting"]
 SpawnStatus = Literal["idle", "running", "stopping", "stopped"]
-RunStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped", "missed"]
+RunStatus = Literal[
+    "pending", "running", "completed", "failed", "cancelled", "skipped", "missed", "interrupted"
+]
 MonitorMode = Literal["threshold", "target"]
 
 _STATE_WIDTH = 40

@@ -1,13 +1,15 @@
 """ActorSystem: one runner's actors and threads, started together and stopped together.
 
 A `Runner` is the public face; behind it, its `ActorSystem` holds the kernel's `Runtime` (the
-dispatcher and worker threads), the SupervisorActor that every request goes to, and the
-EventsActor. It is the one door messages go in by (`send`, `call`) and the one place that
-knows how to stop it all, even from inside the system's own threads.
+dispatcher and worker threads), the SupervisorActor that every request goes to, the
+EventsActor, and with a durable store its StoreActor and writer thread. It is the one door
+messages go in by (`send`, `call`) and the one place that knows how to stop it all, even from
+inside the system's own threads: the store is flushed and closed last.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,10 +19,14 @@ from typing import Any
 from pykka import ActorRef
 
 from actors.clock import Clock, Settleable
-from actors.errors import RunnerStopped
+from actors.errors import InvalidProgram, RunnerStopped
+from actors.program import Program
 from actors.runtime import ACTOR_STOP_TIMEOUT, Request, Runtime, in_handler, inside_user_code_of
+from actors.store.abc import Store
+from actors.store.writer import StoreWriter
 from actors.tree.events_actor import EventsActor
-from actors.tree.messages import Shutdown
+from actors.tree.messages import Install, Shutdown, WaitInStore
+from actors.tree.store_actor import StoreActor
 from actors.tree.supervisor import SupervisorActor
 from actors.waiting import CALL_TIMEOUT, call_text, refuse_to_wait_in_handler, wait_for_answer
 
@@ -33,13 +39,29 @@ class ActorSystem:
     """The runtime, supervisor and events actor of the runner `runner_id`."""
 
     def __init__(
-        self, runner_id: str, clock: Clock, *, max_concurrent: int | None, history: int
+        self,
+        runner_id: str,
+        clock: Clock,
+        store: Store,
+        *,
+        max_concurrent: int | None,
+        history: int,
     ) -> None:
+        """Open `store` (raising `StoreError` before anything starts), then start the actors."""
         self.runner_id = runner_id
         self.clock = clock
+        self.store = store
+        store.open(runner_id, history=history)
         self.runtime = Runtime(runner_id, clock, max_concurrent=max_concurrent)
+        self.writer: StoreWriter | None = None
+        store_ref: ActorRef[Any] | None = None
+        if store.durable:
+            self.writer = StoreWriter(store, name=f"actors-{runner_id}-store")
+            store_ref = StoreActor.start(self.runtime, self.writer)
         self.events: ActorRef[Any] = EventsActor.start(self.runtime)
-        self.supervisor: ActorRef[Any] = SupervisorActor.start(self.runtime, runner_id, history)
+        self.supervisor: ActorRef[Any] = SupervisorActor.start(
+            self.runtime, runner_id, history, store if store.durable else None, store_ref
+        )
         self._stop_lock = threading.Lock()
         self._stopped = False
         self._stop_done = threading.Event()
@@ -65,6 +87,21 @@ class ActorSystem:
         what = call_text(message)
         refuse_to_wait_in_handler(what)
         return wait_for_answer(self.send(message), what, timeout, self.runner_id)
+
+    def restore(self) -> None:
+        """Bring back what the store holds: programs whose callables import are installed
+        (adopting their data); the others wait, listed, for code to install them."""
+        for stored in self.store.load():
+            if stored.row.definition is None:
+                self.supervisor.tell(WaitInStore(stored=stored))
+                continue
+            try:
+                program = Program.from_definition(json.loads(stored.row.definition))
+            except (InvalidProgram, ValueError) as error:
+                logger.error("program %r cannot be restored: %s", stored.row.id, error)
+                self.supervisor.tell(WaitInStore(stored=stored, error=str(error)))
+                continue
+            self.call(Install(program=program, state=None, stored=stored, restored=True))
 
     def ours(self) -> bool:
         """Whether the calling thread is one of this system's own (a handler, or user code)."""
@@ -113,6 +150,9 @@ class ActorSystem:
                         timeout,
                     )
             self.runtime.shutdown(work_deadline)
+            if self.writer is not None:  # the actors' last writes are queued: commit them
+                self.writer.close()
+            self.store.close()
             self.clock.detach(settleable)
             self.clock.release()
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from actors import ManualClock, Runner
+
+# `actors run` and `actors repl` keep programs in actors.db in the working directory by
+# default; the tests (and the child processes they start) keep them in memory unless a test
+# gives a store of its own.
+os.environ["ACTORS_STORE"] = "memory"
 
 #: Every test's virtual time starts here, so timestamps in assertions are readable.
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,12 +16,14 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import actors
 from actors import Runner
 from actors.cli import build_parser, load_target, main
+from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -756,3 +758,93 @@ class TestLoadErrors:
             f"actors run: error: cannot load {path}: RuntimeError: half-built"
         ]
         assert time.monotonic() - started < 10
+
+
+class TestStores:
+    """`--store` on run, and `status` / `history` reading a store without running anything."""
+
+    PROGRAMS = (
+        "from actors import every\n"
+        "programs = [{'id': 'job', 'schedule': every(0.1), 'min': 1,\n"
+        "             'main_fn': lambda args, ts: 1, 'create_fn': lambda: 0,\n"
+        "             'merge_fn': lambda state, result: state + result}]\n"
+    )
+
+    def run_in(self, folder: Path, *args: str, store_env: str | None = None) -> Any:
+        env = {key: value for key, value in os.environ.items() if key != "ACTORS_STORE"}
+        if store_env is not None:
+            env["ACTORS_STORE"] = store_env
+        return subprocess.run(
+            [sys.executable, "-m", "actors", *args],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+            check=False,
+        )
+
+    def test_run_keeps_actors_db_and_status_and_history_read_it(self, tmp_path: Path) -> None:
+        """`actors run` keeps its programs in actors.db in the working directory by default;
+        `actors status` and `actors history` show what it kept, and a second run goes on."""
+        (tmp_path / "jobs.py").write_text(self.PROGRAMS)
+        first = self.run_in(tmp_path, "run", "jobs.py", "--for", "0.5", "--no-live")
+        assert first.returncode == 0, first.stderr
+        assert (tmp_path / "actors.db").exists()
+
+        status = self.run_in(tmp_path, "status")
+        assert status.returncode == 0, status.stderr
+        assert "job" in status.stdout
+        history = self.run_in(tmp_path, "history", "job", "-n", "3")
+        assert history.returncode == 0, history.stderr
+        assert history.stdout.count("completed") == 3
+
+        second = self.run_in(tmp_path, "run", "jobs.py", "--for", "0.3", "--no-live")
+        assert second.returncode == 0, second.stderr
+
+    def test_status_reads_a_store_a_runner_holds(self, tmp_path: Path) -> None:
+        """While a runner holds the store, `actors status --store` still reads it."""
+        from actors import ManualClock, Program, Runner
+
+        path = tmp_path / "held.db"
+        with Runner(clock=ManualClock(T0), store=str(path)) as runner:
+            runner.install(Program(id="held", main_fn=lambda a, t: 1, create_fn=lambda: 41))
+            runner.trigger("held")
+            runner.settle()
+            result = self.run_in(tmp_path, "status", "--store", str(path))
+        assert result.returncode == 0, result.stderr
+        assert "held" in result.stdout
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (("status", "--store", "missing.db"), "does not exist"),
+            (("status", "--store", "memory"), "memory store keeps nothing"),
+            (("history", "nope", "--store", "x.db"), "does not exist"),
+        ],
+    )
+    def test_a_store_that_cannot_be_read_is_one_line(
+        self, tmp_path: Path, args: tuple[str, ...], message: str
+    ) -> None:
+        """A missing store, or memory, is one line on stderr and exit status 2."""
+        result = self.run_in(tmp_path, *args)
+        assert result.returncode == 2
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    def test_history_of_an_unknown_program_names_those_there_are(self, tmp_path: Path) -> None:
+        """`actors history` of a program the store does not hold lists the ones it does."""
+        (tmp_path / "jobs.py").write_text(self.PROGRAMS)
+        assert self.run_in(tmp_path, "run", "jobs.py", "--for", "0.2", "--no-live").returncode == 0
+        result = self.run_in(tmp_path, "history", "other")
+        assert result.returncode == 2
+        assert "holds no program 'other' (job)" in result.stderr
+
+    def test_store_memory_keeps_nothing(self, tmp_path: Path) -> None:
+        """`--store memory` writes no file."""
+        (tmp_path / "jobs.py").write_text(self.PROGRAMS)
+        result = self.run_in(
+            tmp_path, "run", "jobs.py", "--for", "0.2", "--no-live", "--store", "memory"
+        )
+        assert result.returncode == 0, result.stderr
+        assert list(tmp_path.glob("*.db")) == []

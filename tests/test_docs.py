@@ -134,10 +134,11 @@ def _runners(namespace: dict[str, Any]) -> list[Runner]:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("path", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
-def test_every_python_block_runs(path: Path) -> None:
+def test_every_python_block_runs(path: Path, tmp_path: Path) -> None:
     """The file's ```python blocks run in order in one namespace; transcripts pass doctest;
-    documented output matches; every runner they start is stopped by the blocks themselves."""
-    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    documented output matches; every runner they start is stopped by the blocks themselves.
+    A page that needs a folder for files (a store) finds a fresh one as `docs_tmp`."""
+    namespace: dict[str, Any] = {"__name__": "__docs__", "docs_tmp": tmp_path}
     try:
         for block in python_blocks(path):
             if block.skip:

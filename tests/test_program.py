@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
 
-from actors import InvalidProgram, Misfire, Program, Retry, cron, every, manual
+import tests.referenced_callables as jobs
+from actors import InvalidProgram, InvalidSchedule, Misfire, Program, Retry, cron, every, manual
 from actors.program import default_merge
-from actors.schedules import Manual
+from actors.schedules import Manual, Schedule, on_success
 from tests.conftest import T0
 
 
@@ -467,3 +469,362 @@ class TestMisfire:
     def test_zero_grace(self) -> None:
         """grace=0 is valid: any late tick is missed."""
         assert Misfire(grace=0).grace == 0
+
+
+class TestRecover:
+    def test_default_is_false(self) -> None:
+        """A program is not recovered after a crash unless it asks (at most once)."""
+        assert make().recover is False
+        assert make(recover=True).recover is True
+
+    @pytest.mark.parametrize("bad", [1, 0, "yes", None])
+    def test_bad_recover(self, bad: Any) -> None:
+        """recover must be a bool; the message names the field and the value."""
+        with raises_naming(InvalidProgram, "recover", "bool", repr(bad)):
+            make(recover=bad)
+
+    def test_from_mapping(self) -> None:
+        """The map style takes recover too."""
+        assert Program.from_mapping({"id": "job", "main_fn": noop, "recover": True}).recover
+
+
+class TestReferences:
+    @pytest.mark.parametrize(
+        ("field", "text", "function"),
+        [
+            ("main_fn", "tests.referenced_callables:count", jobs.count),
+            ("create_fn", "tests.referenced_callables:start", jobs.start),
+            ("args_fn", "tests.referenced_callables:arguments", jobs.arguments),
+            ("merge_fn", "tests.referenced_callables:add", jobs.add),
+        ],
+    )
+    def test_a_field_takes_a_reference(self, field: str, text: str, function: Any) -> None:
+        """Each function field takes "package.module:function", holds the function it imports,
+        and gives the text back in references()."""
+        program = make(**{field: text})
+
+        assert getattr(program, field) is function
+        assert program.references()[field] == text
+        assert program == make(**{field: function})
+
+    @pytest.mark.parametrize("field", ["main_fn", "create_fn", "args_fn", "merge_fn"])
+    def test_a_bad_reference_names_field_and_reference(self, field: str) -> None:
+        """A reference that does not import is refused at construction, naming the field and
+        the reference."""
+        with raises_naming(InvalidProgram, field, "'tests.referenced_callables:nope'", "'nope'"):
+            make(**{field: "tests.referenced_callables:nope"})
+
+    def test_a_module_that_does_not_import(self) -> None:
+        """The import error is in the message."""
+        with raises_naming(InvalidProgram, "main_fn", "'gone_module_xyz:job'", "No module"):
+            make(main_fn="gone_module_xyz:job")
+
+    def test_references_of_functions(self) -> None:
+        """references() gives each function field's reference: module-level functions and the
+        defaults have one; a lambda or closure has None."""
+        program = make(
+            main_fn=jobs.count, create_fn=lambda: 0, args_fn=jobs.outer(), merge_fn=jobs.add
+        )
+
+        assert program.references() == {
+            "main_fn": "tests.referenced_callables:count",
+            "create_fn": None,
+            "args_fn": None,
+            "merge_fn": "tests.referenced_callables:add",
+        }
+        assert all(make(main_fn=jobs.count).references().values())
+
+    def test_the_text_is_kept_when_the_object_is_not_identical(self) -> None:
+        """A classmethod imports as a new bound method each time: the program keeps the text it
+        was given, so the reference still round-trips."""
+        program = make(create_fn="tests.referenced_callables:Jobs.build")
+
+        assert program.create_fn == jobs.Jobs.build
+        assert program.references()["create_fn"] == "tests.referenced_callables:Jobs.build"
+
+    def test_the_text_as_given_wins(self) -> None:
+        """A reference through an alias is kept as written, not replaced by the defining name."""
+        program = make(main_fn="tests.referenced_callables:alias")
+
+        assert program.main_fn is jobs.count
+        assert program.references()["main_fn"] == "tests.referenced_callables:alias"
+
+    def test_evolve_keeps_the_text(self) -> None:
+        """attrs.evolve carries the reference a function came from."""
+        program = make(create_fn="tests.referenced_callables:Jobs.build")
+
+        evolved = attrs.evolve(program, min=1)
+
+        assert evolved.references()["create_fn"] == "tests.referenced_callables:Jobs.build"
+
+    def test_evolve_with_a_new_function_forgets_the_old_text(self) -> None:
+        """A function replaced by attrs.evolve is referenced afresh (a lambda: None)."""
+        program = make(create_fn="tests.referenced_callables:Jobs.build")
+
+        assert attrs.evolve(program, create_fn=jobs.start).references()["create_fn"] == (
+            "tests.referenced_callables:start"
+        )
+        assert attrs.evolve(program, create_fn=lambda: 0).references()["create_fn"] is None
+
+    def test_from_mapping_takes_references(self) -> None:
+        """The map style takes references too."""
+        program = Program.from_mapping({"id": "job", "main_fn": "tests.referenced_callables:count"})
+
+        assert program.main_fn is jobs.count
+
+    def test_repr_shows_the_function(self) -> None:
+        """The repr shows the function the reference imported."""
+        assert "function count" in repr(make(main_fn="tests.referenced_callables:count"))
+
+
+def full_program() -> Program:
+    """A program with every field away from its default, on module-level functions."""
+    return Program(
+        id="cleanup",
+        name="Cleanup",
+        tags=("nightly", "db"),
+        main_fn=jobs.count,
+        create_fn=jobs.start,
+        args_fn=jobs.arguments,
+        merge_fn=jobs.add,
+        schedule=cron("0 3 * * *", tz="Europe/Berlin", jitter=5),
+        min=1,
+        max=4,
+        policy="idle",
+        overlap="queue",
+        max_runs=10,
+        timeout=timedelta(seconds=30),
+        retry=Retry(attempts=4, backoff=0.5, factor=3, max_backoff=60, jitter=0.25),
+        priority=-2,
+        misfire=Misfire(grace=120, coalesce="all"),
+        recover=True,
+    )
+
+
+class TestDefinition:
+    def test_the_format(self) -> None:
+        """A definition is a JSON-safe dict of every field: references for the functions, the
+        schedule's definition, float seconds, retry and misfire as dicts."""
+        assert full_program().to_definition() == {
+            "id": "cleanup",
+            "name": "Cleanup",
+            "tags": ["nightly", "db"],
+            "main_fn": "tests.referenced_callables:count",
+            "create_fn": "tests.referenced_callables:start",
+            "args_fn": "tests.referenced_callables:arguments",
+            "merge_fn": "tests.referenced_callables:add",
+            "schedule": {
+                "kind": "cron",
+                "expr": "0 3 * * *",
+                "tz": "Europe/Berlin",
+                "jitter": 5.0,
+                "start": None,
+                "end": None,
+            },
+            "interval": None,
+            "min": 1,
+            "max": 4,
+            "policy": "idle",
+            "overlap": "queue",
+            "max_runs": 10,
+            "timeout": 30.0,
+            "retry": {
+                "attempts": 4,
+                "backoff": 0.5,
+                "factor": 3.0,
+                "max_backoff": 60.0,
+                "jitter": 0.25,
+            },
+            "priority": -2,
+            "misfire": {"grace": 120.0, "coalesce": "all"},
+            "recover": True,
+        }
+
+    def test_defaults(self) -> None:
+        """Default functions are written as None, and a bare program has every key."""
+        definition = Program(id="job", main_fn=jobs.count).to_definition()
+
+        assert definition is not None
+        assert (definition["create_fn"], definition["args_fn"], definition["merge_fn"]) == (
+            None,
+            None,
+            None,
+        )
+        assert definition["schedule"] == {"kind": "manual"}
+        assert (definition["name"], definition["retry"], definition["recover"]) == (
+            "job",
+            None,
+            False,
+        )
+
+    @pytest.mark.parametrize(
+        "program",
+        [
+            pytest.param(full_program(), id="every field"),
+            pytest.param(Program(id="job", main_fn=jobs.count), id="defaults"),
+            pytest.param(Program(id="job", main_fn=jobs.count, interval=60), id="interval"),
+            pytest.param(
+                Program(
+                    id="job", main_fn=jobs.count, interval=timedelta(minutes=2, microseconds=5)
+                ),
+                id="interval as a timedelta",
+            ),
+            pytest.param(
+                Program(id="job", main_fn=jobs.count, schedule=every(5, start=T0)),
+                id="every with a start",
+            ),
+            pytest.param(
+                Program(id="job", main_fn=jobs.count, schedule=on_success("extract", delay=2)),
+                id="on_success",
+            ),
+            pytest.param(
+                Program(id="job", main_fn="tests.referenced_callables:Jobs.static"), id="static"
+            ),
+            pytest.param(
+                Program(
+                    id="job", main_fn=jobs.count, create_fn="tests.referenced_callables:Jobs.build"
+                ),
+                id="classmethod by reference",
+            ),
+        ],
+    )
+    def test_round_trip(self, program: Program) -> None:
+        """from_definition(to_definition()) gives an equal program, through JSON text too."""
+        definition = program.to_definition()
+        assert definition is not None
+
+        restored = Program.from_definition(json.loads(json.dumps(definition)))
+
+        assert restored == program
+        assert restored.references() == program.references()
+        assert restored.to_definition() == definition
+
+    def test_an_interval_program_keeps_its_interval(self) -> None:
+        """A program built with interval= comes back with the interval (and its every())."""
+        restored = Program.from_definition(make(interval=5).to_definition())
+
+        assert (restored.interval, restored.schedule) == (5.0, every(5))
+        assert attrs.evolve(restored, interval=10).schedule == every(10)
+
+    @pytest.mark.parametrize("field", ["main_fn", "create_fn", "args_fn", "merge_fn"])
+    def test_none_when_a_function_has_no_reference(self, field: str) -> None:
+        """A program with a lambda in any function field cannot be stored whole: None."""
+        program = make(**{"main_fn": jobs.count, field: lambda *args: None})
+
+        assert program.to_definition() is None
+
+    def test_none_for_a_schedule_without_a_definition(self) -> None:
+        """A schedule class of the user's own, without to_definition, makes the definition
+        None (and says so when asked directly)."""
+
+        @attrs.frozen
+        class Never(Schedule):
+            def next_fire(self, after: datetime) -> datetime | None:
+                return None
+
+            def describe(self) -> str:
+                return "never"
+
+        assert make(main_fn=jobs.count, schedule=Never()).to_definition() is None
+        with pytest.raises(NotImplementedError, match="Never"):
+            Never().to_definition()
+
+    def test_a_reference_that_no_longer_imports(self) -> None:
+        """Restoring a definition whose reference is gone names the program and the reference."""
+        definition = Program(id="cleanup", main_fn=jobs.count).to_definition()
+        assert definition is not None
+        definition["main_fn"] = "tests.referenced_callables:renamed"
+
+        with raises_naming(
+            InvalidProgram, "program 'cleanup'", "main_fn", "'tests.referenced_callables:renamed'"
+        ):
+            Program.from_definition(definition)
+
+    @pytest.mark.parametrize(
+        ("change", "error", "words"),
+        [
+            ({"colour": "red"}, InvalidProgram, ["unknown key(s) 'colour'"]),
+            ({"main_fn": None}, InvalidProgram, ["main_fn is required"]),
+            ({"id": None}, InvalidProgram, ["id is required"]),
+            ({"min": -1}, InvalidProgram, ["program 'job'", "min", "-1"]),
+            ({"main_fn": 42}, InvalidProgram, ["program 'job'", "main_fn", "callable", "42"]),
+            ({"schedule": {"kind": "hourly"}}, InvalidSchedule, ["program 'job'", "'hourly'"]),
+            ({"schedule": {"kind": "every"}}, InvalidSchedule, ["program 'job'", "interval"]),
+            ({"retry": {"attempts": 0}}, InvalidProgram, ["'job'", "retry", "attempts", "0"]),
+            ({"retry": {"tries": 2}}, InvalidProgram, ["'job'", "retry", "unknown", "'tries'"]),
+            ({"misfire": None}, InvalidProgram, ["'job'", "misfire", "dict", "None"]),
+            ({"interval": -1}, InvalidProgram, ["'job'", "interval", "-1"]),
+            (
+                {"interval": 5, "schedule": {"kind": "every", "interval": 6}},
+                InvalidProgram,
+                ["'job'", "does not match interval"],
+            ),
+        ],
+    )
+    def test_a_malformed_definition(
+        self, change: dict[str, Any], error: type[Exception], words: list[str]
+    ) -> None:
+        """A malformed definition raises a clear error naming the program and what is wrong."""
+        definition = make(main_fn=jobs.count).to_definition()
+        assert definition is not None
+
+        with raises_naming(error, *words):
+            Program.from_definition({**definition, **change})
+
+    def test_not_a_dict(self) -> None:
+        """A definition must be a dict."""
+        with raises_naming(InvalidProgram, "program definition must be a dict", "'cleanup'"):
+            Program.from_definition("cleanup")
+
+    def test_missing_keys_take_defaults(self) -> None:
+        """Only id and main_fn are required; a short hand-written definition works."""
+        program = Program.from_definition(
+            {"id": "job", "main_fn": "tests.referenced_callables:count"}
+        )
+
+        assert program == Program(id="job", main_fn=jobs.count)
+
+    def test_intervals_compare_as_seconds(self) -> None:
+        """interval=timedelta(minutes=2) and interval=120 make equal programs (a definition
+        keeps float seconds)."""
+        assert make(interval=timedelta(minutes=2)) == make(interval=120)
+        assert hash(make(interval=timedelta(minutes=2))) == hash(make(interval=120.0))
+
+
+class TestRetryAndMisfireDefinitions:
+    def test_retry_round_trip(self) -> None:
+        """A Retry comes back equal from its definition, durations in float seconds."""
+        retry = Retry(attempts=5, backoff=timedelta(seconds=2), factor=1.5, max_backoff=None)
+
+        assert retry.to_definition() == {
+            "attempts": 5,
+            "backoff": 2.0,
+            "factor": 1.5,
+            "max_backoff": None,
+            "jitter": 0.0,
+        }
+        assert Retry.from_definition(json.loads(json.dumps(retry.to_definition()))) == retry
+
+    def test_misfire_round_trip(self) -> None:
+        """A Misfire comes back equal from its definition."""
+        for misfire in (Misfire(), Misfire(grace=2.5, coalesce="skip")):
+            assert Misfire.from_definition(misfire.to_definition()) == misfire
+
+    def test_missing_keys_take_defaults(self) -> None:
+        """A partial definition fills in the defaults."""
+        assert Retry.from_definition({"attempts": 2}) == Retry(attempts=2)
+        assert Misfire.from_definition({}) == Misfire()
+
+    @pytest.mark.parametrize(
+        ("kind", "definition", "words"),
+        [
+            (Retry, [1, 2], ["retry definition must be a dict", "[1, 2]"]),
+            (Retry, {"attempts": "3"}, ["retry definition", "attempts", "'3'"]),
+            (Misfire, {"grace": -1}, ["misfire definition", "grace", "-1"]),
+            (Misfire, {"coalesce": "x", "late": 1}, ["misfire definition", "unknown", "'late'"]),
+        ],
+    )
+    def test_malformed(self, kind: Any, definition: Any, words: list[str]) -> None:
+        """A malformed definition raises InvalidProgram naming what is wrong."""
+        with raises_naming(InvalidProgram, *words):
+            kind.from_definition(definition)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 import pytest
 from croniter import croniter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors import InvalidSchedule, Schedule, every, manual
 from actors import schedules as schedules_module
@@ -27,6 +30,7 @@ from actors.schedules import (
     cron,
     format_duration,
     on_success,
+    schedule_from_definition,
 )
 from actors.schedules import _zones as zones_module
 from tests.conftest import T0
@@ -1352,3 +1356,233 @@ class TestModule:
         for name in ("After", "At", "Cron", "OnSuccess", "after", "at", "cron", "on_success"):
             assert name in names
             assert hasattr(schedules_module, name)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+#: One schedule of each kind, anchored and not, with their definitions.
+DEFINED: list[tuple[Schedule, dict[str, Any]]] = [
+    (
+        every(60),
+        {"kind": "every", "interval": 60.0, "start": None, "end": None, "jitter": 0.0,
+         "delay": None},
+    ),
+    (
+        every(60).anchored(T0),
+        {"kind": "every", "interval": 60.0, "start": "2026-01-01T00:00:00+00:00", "end": None,
+         "jitter": 0.0, "delay": None},
+    ),
+    (
+        every(minutes=1, seconds=0.5, jitter=2, delay=0, end=datetime(2026, 2, 1, tzinfo=UTC)),
+        {"kind": "every", "interval": 60.5, "start": None, "end": "2026-02-01T00:00:00+00:00",
+         "jitter": 2.0, "delay": 0.0},
+    ),
+    (
+        cron("*/15 2 * * *", tz="Europe/Berlin", jitter=3),
+        {"kind": "cron", "expr": "*/15 2 * * *", "tz": "Europe/Berlin", "jitter": 3.0,
+         "start": None, "end": None},
+    ),
+    (
+        cron("@daily", start=datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(hours=2)))),
+        {"kind": "cron", "expr": "@daily", "tz": "UTC", "jitter": 0.0,
+         "start": "2026-01-01T09:00:00+02:00", "end": None},
+    ),
+    (
+        at("09:00", tz="Europe/Berlin"),
+        {"kind": "at", "when": None, "time_of_day": "09:00:00", "tz": "Europe/Berlin"},
+    ),
+    (
+        at("09:00", tz="Europe/Berlin").anchored(T0),
+        {"kind": "at", "when": "2026-01-01T09:00:00+01:00", "time_of_day": "09:00:00",
+         "tz": "Europe/Berlin"},
+    ),
+    (
+        at(datetime(2026, 3, 1, 9, 30, tzinfo=BERLIN)),
+        {"kind": "at", "when": "2026-03-01T09:30:00+01:00[Europe/Berlin]", "time_of_day": None,
+         "tz": "UTC"},
+    ),
+    (after(90), {"kind": "after", "delay": 90.0, "fire_at": None}),
+    (
+        after(90).anchored(T0),
+        {"kind": "after", "delay": 90.0, "fire_at": "2026-01-01T00:01:30+00:00"},
+    ),
+    (manual(), {"kind": "manual"}),
+    (on_success("extract"), {"kind": "on_success", "upstream": "extract", "delay": 0.0}),
+    (on_success("extract", 2.5), {"kind": "on_success", "upstream": "extract", "delay": 2.5}),
+]  # fmt: skip
+
+
+class TestDefinitions:
+    @pytest.mark.parametrize(("schedule", "definition"), DEFINED, ids=repr)
+    def test_the_format(self, schedule: Schedule, definition: dict[str, Any]) -> None:
+        """Each kind writes a "kind" key, float seconds and ISO 8601 datetimes with offsets."""
+        assert schedule.to_definition() == definition
+
+    @pytest.mark.parametrize(("schedule", "definition"), DEFINED, ids=repr)
+    def test_round_trip(self, schedule: Schedule, definition: dict[str, Any]) -> None:
+        """schedule_from_definition gives an equal schedule, through JSON text too."""
+        text = json.dumps(schedule.to_definition())
+
+        restored = schedule_from_definition(json.loads(text))
+
+        assert restored == schedule
+        assert hash(restored) == hash(schedule)
+        assert type(restored) is type(schedule)
+
+    @pytest.mark.parametrize(
+        "when",
+        [
+            pytest.param(datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN), id="first 02:30"),
+            pytest.param(datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN), id="second 02:30"),
+            pytest.param(datetime(2026, 3, 29, 2, 30, tzinfo=BERLIN), id="in the spring gap"),
+            pytest.param(datetime(2026, 7, 1, 12, tzinfo=ZoneInfo("UTC")), id="zoneinfo UTC"),
+            pytest.param(
+                datetime(2026, 7, 1, 12, 0, 0, 123456, tzinfo=timezone(-timedelta(hours=3.5))),
+                id="fixed offset, microseconds",
+            ),
+        ],
+    )  # fmt: skip
+    def test_datetimes_come_back_in_their_zone(self, when: datetime) -> None:
+        """A datetime in a zoneinfo zone comes back in that zone, on the same side of a
+        fall-back's repeated hour (the zone is written after the offset, as RFC 9557 does);
+        one with a fixed offset comes back with it, to the microsecond."""
+        restored = Every.from_definition(every(60, start=when).to_definition()).start
+
+        assert restored == when
+        assert restored is not None
+        assert (restored.tzinfo, restored.utcoffset(), restored.fold) == (
+            when.tzinfo if isinstance(when.tzinfo, ZoneInfo) else restored.tzinfo,
+            when.utcoffset(),
+            when.fold,
+        )
+
+    def test_every_class_reads_its_own_kind(self) -> None:
+        """Each class's from_definition reads its kind and refuses another."""
+        assert Cron.from_definition(cron("0 3 * * *").to_definition()) == cron("0 3 * * *")
+        with pytest.raises(
+            InvalidSchedule, match="every schedule definition: kind must be 'every'"
+        ):
+            Every.from_definition({"kind": "cron", "expr": "0 3 * * *"})
+
+    def test_missing_keys_take_defaults(self) -> None:
+        """Only the keys a schedule needs are required in a hand-written definition."""
+        assert schedule_from_definition({"kind": "every", "interval": 60}) == every(60)
+        assert schedule_from_definition({"kind": "cron", "expr": "@hourly"}) == cron("@hourly")
+        assert schedule_from_definition({"kind": "after", "delay": 5}) == after(5)
+        assert schedule_from_definition({"kind": "on_success", "upstream": "a"}) == on_success("a")
+
+    @pytest.mark.parametrize(
+        ("definition", "words"),
+        [
+            (None, ["must be a dict with a 'kind'", "None"]),
+            ({"interval": 60}, ["kind must be one of", "'every'", "got None"]),
+            ({"kind": "hourly"}, ["kind must be one of", "'on_success'", "'hourly'"]),
+            ({"kind": "manual", "interval": 1}, ["manual schedule", "unknown", "'interval'"]),
+            ({"kind": "every"}, ["every schedule definition", "interval is required"]),
+            ({"kind": "every", "interval": "60"}, ["every", "interval", "seconds", "'60'"]),
+            ({"kind": "every", "interval": True}, ["every", "interval", "number", "True"]),
+            ({"kind": "every", "interval": float("inf")}, ["every", "interval", "finite", "inf"]),
+            ({"kind": "every", "interval": 1e300}, ["every", "interval", "timedelta", "1e+300"]),
+            ({"kind": "every", "interval": -5}, ["interval", "> 0"]),
+            ({"kind": "every", "interval": 1, "start": "2026-01-01T00:00:00"},
+             ["every", "start", "UTC offset", "no offset", "'2026-01-01T00:00:00'"]),
+            ({"kind": "every", "interval": 1, "start": "today"}, ["every", "start", "'today'"]),
+            ({"kind": "every", "interval": 1, "start": 20260101}, ["every", "start", "20260101"]),
+            ({"kind": "every", "interval": 1, "end": "2026-01-01T00:00:00+00:00[Mars/Base]"},
+             ["every", "end", "known IANA time zone", "Mars/Base"]),
+            ({"kind": "every", "interval": 1, "delay": "soon"}, ["every", "delay", "'soon'"]),
+            ({"kind": "cron", "expr": 5}, ["cron", "expr", "a str", "5"]),
+            ({"kind": "cron", "expr": "61 * * * *"}, ["minute", "'61'"]),
+            ({"kind": "cron", "expr": "0 3 * * *", "tz": "Mars/Base"}, ["tz", "Mars/Base"]),
+            ({"kind": "at"}, ["when", "None"]),
+            ({"kind": "at", "time_of_day": "25:00"}, ["at", "time_of_day", "'25:00'"]),
+            ({"kind": "at", "time_of_day": 900}, ["at", "time_of_day", "900"]),
+            ({"kind": "after", "delay": -1}, ["delay", ">= 0"]),
+            ({"kind": "on_success", "upstream": ""}, ["program_id", "non-empty str"]),
+            ({"kind": "on_success"}, ["on_success schedule definition", "upstream is required"]),
+        ],
+    )  # fmt: skip
+    def test_malformed(self, definition: Any, words: list[str]) -> None:
+        """A malformed definition raises InvalidSchedule naming what is wrong."""
+        pattern = ".*".join(re.escape(word) for word in words)
+        with pytest.raises(InvalidSchedule, match=pattern):
+            schedule_from_definition(definition)
+
+    def test_a_schedule_class_of_ones_own(self) -> None:
+        """The base class has no definition: a schedule of one's own says it cannot be stored."""
+
+        @attrs.frozen
+        class Never(Schedule):
+            def next_fire(self, after: datetime) -> datetime | None:
+                return None
+
+            def describe(self) -> str:
+                return "never"
+
+        with pytest.raises(NotImplementedError, match="Never has no definition"):
+            Never().to_definition()
+
+
+#: Aware datetimes in a few kinds of zone: fixed offsets, UTC, and zones with DST.
+_zones = st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), ZoneInfo("Europe/Berlin"),
+     ZoneInfo("America/New_York"), ZoneInfo("Australia/Lord_Howe")]
+)  # fmt: skip
+_instants = st.builds(
+    lambda naive, zone, fold: naive.replace(tzinfo=zone, fold=fold),
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    _zones,
+    st.sampled_from([0, 1]),
+)
+#: Durations to the microsecond, up to ten years (float seconds hold them exactly).
+_durations = st.integers(1, 10 * 366 * 86400 * 10**6).map(lambda us: timedelta(microseconds=us))
+_seconds = st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False))
+
+
+@st.composite
+def _everys(draw: st.DrawFn) -> Every:
+    start = draw(st.none() | _instants)
+    end = draw(st.none() | _instants)
+    if start is not None and end is not None and end < start:
+        start, end = end, start
+    return Every(
+        interval=draw(_durations),
+        start=start,
+        end=end,
+        jitter=draw(_seconds),
+        delay=draw(st.none() | st.just(timedelta(0)) | _durations),
+    )
+
+
+_EXPRESSIONS = [
+    "* * * * *", "*/15 2 * * *", "30 2 * * *", "0 9-17 * * mon-fri", "0 0 L * *",
+    "0 12 * * mon#2", "@hourly", "@yearly", "0 0 * * * 30", "5,10 1-3/2 1,15 jan,jul *",
+]  # fmt: skip
+
+
+@st.composite
+def _crons(draw: st.DrawFn) -> Cron:
+    start = draw(st.none() | _instants)
+    end = draw(st.none() | _instants)
+    if start is not None and end is not None and end < start:
+        start, end = end, start
+    return cron(
+        draw(st.sampled_from(_EXPRESSIONS)),
+        tz=draw(st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata", "America/Santiago"])),
+        jitter=draw(_seconds),
+        start=start,
+        end=end,
+    )
+
+
+class TestDefinitionProperties:
+    @settings(max_examples=200, deadline=None)
+    @given(schedule=st.one_of(_everys(), _crons()))
+    def test_every_and_cron_round_trip(self, schedule: Schedule) -> None:
+        """Any every() or cron() schedule comes back equal from its definition, through JSON,
+        and fires at the same times."""
+        restored = schedule_from_definition(json.loads(json.dumps(schedule.to_definition())))
+
+        assert restored == schedule
+        assert restored.to_definition() == schedule.to_definition()
+        assert restored.next_fire(T0) == schedule.next_fire(T0)

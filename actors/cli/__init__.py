@@ -3,6 +3,8 @@
     actors run TARGET [--for SECONDS] [--grace SECONDS] [--no-live]  run programs, live table
     actors repl TARGET [--console NAME] [--grace SECONDS]           the same, with a console
     actors next "CRON" [-n 5] [--tz ZONE] [--from ISO]              next fire times of an expression
+    actors status [--store PATH]                                    a store's programs, as a table
+    actors history PROGRAM [--store PATH] [-n 20]                   a stored program's recent runs
 
 TARGET is FILE.py, module or module:attr (`loading.py` says how it is loaded).
 
@@ -13,6 +15,7 @@ next.py      `actors next`: the next fire times of a cron expression
 loading.py   load_target, Loaded: the runner of a FILE.py, module or module:attr
 run.py       `actors run`: the live table, the wind-down, the last line
 repl.py      `actors repl`: picking a console and opening it
+stored.py    `actors status` and `actors history`: a store, read without running anything
 signals.py   SIGINT and SIGTERM while `run` or `repl` has a runner going
 output.py    the rich console that `run` and `repl` print on
 ```
@@ -29,11 +32,12 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from actors.cli.loading import Loaded, load_target
 from actors.cli.next import next_command
+from actors.cli.stored import default_store, history_command, status_command
 from actors.cli.usage import USAGE_ERROR, UsageError
 from actors.errors import SchedulerError
 
@@ -136,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         "module:attr; it must hold a `runner` (an actors.Runner) or `programs` (Program "
         "objects or dicts)"
     )
+    store_help = (
+        "where programs made from `programs` are kept: a path, sqlite:///PATH, or memory "
+        "(default: $ACTORS_STORE, else actors.db in the working directory); a `runner` the "
+        "target makes keeps its own store"
+    )
     run = commands.add_parser(
         "run",
         help="run the programs of a file or module, with a live status table",
@@ -147,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("target", metavar="TARGET", help=target_help)
+    run.add_argument("--store", default=None, metavar="PATH", help=store_help)
     run.add_argument(
         "--for",
         dest="for_",
@@ -170,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="print the table once, at the end, instead of a live display (for logs, CI)",
     )
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_with_store(_run))
 
     repl = commands.add_parser(
         "repl",
@@ -183,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     repl.add_argument("target", metavar="TARGET", help=target_help)
+    repl.add_argument("--store", default=None, metavar="PATH", help=store_help)
     repl.add_argument(
         "--console",
         choices=["auto", "ipython", "ptpython", "python"],
@@ -199,8 +210,46 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default: {STOP_TIMEOUT:g})"
         ),
     )
-    repl.set_defaults(handler=_repl)
+    repl.set_defaults(handler=_with_store(_repl))
+
+    read_help = (
+        "the store to read: a path or sqlite:///PATH (default: $ACTORS_STORE, else actors.db)"
+    )
+    status = commands.add_parser(
+        "status",
+        help="print the status table of a store's programs, without running anything",
+        description=(
+            "Print the status table of the programs a store holds, read without running "
+            "anything and without locking it, so also while a runner runs on it."
+        ),
+    )
+    status.add_argument("--store", default=None, metavar="PATH", help=read_help)
+    status.set_defaults(handler=_with_store(status_command))
+    history = commands.add_parser(
+        "history",
+        help="print a stored program's recent runs, newest first",
+        description="Print the recent runs of one program of a store, newest first.",
+    )
+    history.add_argument("program", metavar="PROGRAM", help="the program's id")
+    history.add_argument("--store", default=None, metavar="PATH", help=read_help)
+    history.add_argument(
+        "-n", type=_positive_int, default=20, metavar="N", help="how many (default: 20)"
+    )
+    history.set_defaults(handler=_with_store(history_command))
     return parser
+
+
+def _with_store(
+    command: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """`command`, with `--store` defaulting to $ACTORS_STORE or actors.db."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.store is None:
+            args.store = default_store()
+        return command(args)
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,8 +47,11 @@ class Loaded:
     created: bool
 
 
-def load_target(target: str, *, command: str = "run") -> Loaded:
+def load_target(target: str, *, command: str = "run", store: str | None = None) -> Loaded:
     """Load `FILE.py`, `module` or `module:attr` and find the runner to run (see the module doc).
+
+    A runner made here from `programs` keeps them in `store` (a path, a URL or `"memory"`;
+    `None`: memory); a runner the target makes itself keeps its own store.
 
     Raises:
         UsageError: the file or module is missing, fails to load, or holds no `runner` or
@@ -82,14 +85,14 @@ def load_target(target: str, *, command: str = "run") -> Loaded:
         elif "programs" in names:
             what = f"`programs` in {target}"
             programs = _programs(names["programs"], what, "an iterable of programs", fail)
-            runner, created = _install(programs, name, fail), True
+            runner, created = _install(programs, name, store, fail), True
         else:
             fail(f"no `runner` or `programs` in {target}")
     elif isinstance(obj, Runner):
         runner = obj
     else:
         programs = _programs(obj, target, "a Runner or an iterable of programs", fail)
-        runner, created = _install(programs, name, fail), True
+        runner, created = _install(programs, name, store, fail), True
     if runner.stopped:
         fail(
             f"the runner in {target} is already stopped (does the file stop it when imported? "
@@ -165,11 +168,18 @@ def _programs(
     return items
 
 
-def _install(programs: list[Any], name: str, fail: Callable[[str], NoReturn]) -> Runner:
-    """A new runner with `programs` installed; on any error, stop it and report the error."""
+def _install(
+    programs: list[Any], name: str, store: str | None, fail: Callable[[str], NoReturn]
+) -> Runner:
+    """A new runner on `store` with `programs` installed; on any error, stop it and report
+    the error."""
+    from actors.errors import StoreError
     from actors.runner import Runner
 
-    runner = Runner(id=name)
+    try:
+        runner = Runner(id=name, store=store)
+    except StoreError as error:
+        fail(str(error))
     for number, program in enumerate(programs, 1):
         try:
             runner.install(program)

@@ -29,7 +29,7 @@ def repl_command(args: argparse.Namespace) -> int:
     """Load the target, open a console with `runner` in scope, stop the runner on exit."""
     name, module = _pick_console(args.console)
     with signals_to_main_thread():
-        loaded = load_target(args.target, command="repl")
+        loaded = load_target(args.target, command="repl", store=args.store)
     runner = loaded.runner
     namespace: dict[str, Any] = {**loaded.names, "actors": actors, "runner": runner}
     namespace.setdefault("__name__", "__console__")

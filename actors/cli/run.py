@@ -43,7 +43,7 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     with signals_to_main_thread():
-        loaded = load_target(args.target, command="run")
+        loaded = load_target(args.target, command="run", store=args.store)
     runner = loaded.runner
     console = stdout_console()
     started = time.monotonic()

@@ -16,7 +16,7 @@ that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
 from __future__ import annotations
 
 from actors.runtime._activity import Activity, RunTicket
-from actors.runtime._actor import Actor, handles, post, stop_actor
+from actors.runtime._actor import Actor, forward_answer, handles, post, stop_actor
 from actors.runtime._context import (
     call_user_code,
     here,
@@ -51,6 +51,7 @@ __all__ = [
     "TimeSource",
     "WorkerPool",
     "call_user_code",
+    "forward_answer",
     "gather",
     "handles",
     "here",

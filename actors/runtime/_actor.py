@@ -13,11 +13,13 @@ on is pinned by `tests/test_pykka_contract.py`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import sys
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
     from actors.runtime._runtime import Runtime
 
-__all__ = ["Actor", "handles", "post", "stop_actor"]
+__all__ = ["Actor", "forward_answer", "handles", "post", "stop_actor"]
 
 logger = logging.getLogger("actors")
 
@@ -59,6 +61,18 @@ def post(ref: ActorRef[Any], message: Any) -> None:
     worker thread); nothing happens if the actor has stopped meanwhile."""
     with contextlib.suppress(ActorDeadError):
         ref.tell(message)
+
+
+def forward_answer(
+    ref: ActorRef[Any], wrap: Callable[[Future[Any]], Any]
+) -> Callable[[Future[Any]], None]:
+    """A done callback for a reply future: post `wrap(future)` to `ref`, so the actor that
+    asked hears the answer as a message (never by waiting for it)."""
+    return functools.partial(_forward, ref, wrap)
+
+
+def _forward(ref: ActorRef[Any], wrap: Callable[[Future[Any]], Any], answer: Future[Any]) -> None:
+    post(ref, wrap(answer))
 
 
 def stop_actor(ref: ActorRef[Any]) -> None:

@@ -13,9 +13,10 @@ resolved by `anchored(installed_at)`, so `next_fire` never needs to know the tim
 
 One private module each, every name importable from here: `_base` (the `Schedule` class),
 `_every`, `_cron` (parsing, the DST rule, counting fires), `_once` (`at`, `after`), `_triggered`
-(`manual`, `on_success`) and `_zones` (time zones and wall clocks, for `cron` and `at`). The
-underscore keeps a module's name from shadowing its factory: `actors.schedules.cron` is the
-function, never the module.
+(`manual`, `on_success`), `_zones` (time zones and wall clocks, for `cron` and `at`), and
+`_encoding` and `_definitions` (schedules as JSON-safe dicts: `schedule.to_definition()` and
+`schedule_from_definition(d)`, for a store). The underscore keeps a module's name from shadowing
+its factory: `actors.schedules.cron` is the function, never the module.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from actors.schedules._base import Schedule, format_duration
 from actors.schedules._cron import CRON_ALIASES as CRON_ALIASES
 from actors.schedules._cron import Cron, cron
+from actors.schedules._definitions import schedule_from_definition
 from actors.schedules._every import Every, every
 from actors.schedules._once import After, At, after, at
 from actors.schedules._triggered import Manual, OnSuccess, manual, on_success
@@ -43,6 +45,7 @@ __all__ = [
     "format_duration",
     "manual",
     "on_success",
+    "schedule_from_definition",
 ]
 
 # The CLI reads a naive `--at` in a zone with this; kept under its old name, which

@@ -95,6 +95,17 @@ class Schedule(ABC):
     def describe(self) -> str:
         """The schedule in words, for status tables."""
 
+    def to_definition(self) -> dict[str, Any]:
+        """This schedule as a JSON-safe dict with a `"kind"` key, which
+        `schedule_from_definition` turns back into an equal schedule.
+
+        Raises:
+            NotImplementedError: a schedule class of its own (not one of actors') that does not
+                say how it is written down; a program on it cannot be stored whole.
+        """
+        msg = f"{type(self).__name__} has no definition: it cannot be stored"
+        raise NotImplementedError(msg)
+
     def count_fires(self, after: datetime, until: datetime) -> int:
         """How many fire times lie in (`after`, `until`]. Pure.
 

@@ -19,6 +19,7 @@ from croniter import CroniterError, croniter
 
 from actors.errors import InvalidSchedule
 from actors.schedules._base import Schedule, check_bounds, require_aware
+from actors.schedules._encoding import Fields, encode_instant, encode_seconds
 from actors.schedules._zones import (
     TICK,
     in_zone,
@@ -311,6 +312,32 @@ class Cron(Schedule):
 
     def describe(self) -> str:
         return f"cron {self.expr} ({self.tz})"
+
+    def to_definition(self) -> dict[str, Any]:
+        return {
+            "kind": "cron",
+            "expr": self.expr,
+            "tz": self.tz,
+            "jitter": encode_seconds(self.jitter),
+            "start": encode_instant(self.start),
+            "end": encode_instant(self.end),
+        }
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> Cron:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming the key and the value.
+        """
+        fields = Fields(definition, "cron", ("expr", "tz", "jitter", "start", "end"))
+        return cls(
+            fields.text("expr"),
+            tz=fields.text("tz", "UTC"),
+            jitter=fields.seconds("jitter", 0.0),
+            start=fields.instant("start"),
+            end=fields.instant("end"),
+        )
 
     def count_fires(self, after: datetime, until: datetime) -> int:
         # Walk a little (the common case: a wake a few ticks late), then count day by day.

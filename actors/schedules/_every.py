@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
 from actors.errors import InvalidSchedule
 from actors.schedules._base import Schedule, check_bounds, format_duration
+from actors.schedules._encoding import Fields, encode_instant, encode_seconds
 from actors.validation import MICROSECOND, as_seconds, check_instance, check_seconds
 
 __all__ = ["Every", "every"]
@@ -70,6 +72,32 @@ class Every(Schedule):
 
     def describe(self) -> str:
         return f"every {format_duration(self.seconds)}"
+
+    def to_definition(self) -> dict[str, Any]:
+        return {
+            "kind": "every",
+            "interval": self.seconds,
+            "start": encode_instant(self.start),
+            "end": encode_instant(self.end),
+            "jitter": encode_seconds(self.jitter),
+            "delay": encode_seconds(self.delay),
+        }
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> Every:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming the key and the value.
+        """
+        fields = Fields(definition, "every", ("interval", "start", "end", "jitter", "delay"))
+        return cls(
+            interval=fields.duration("interval"),
+            start=fields.instant("start"),
+            end=fields.instant("end"),
+            jitter=fields.seconds("jitter", 0.0),
+            delay=fields.duration_or_none("delay"),
+        )
 
     def _grid_span(self, after: datetime, until: datetime) -> tuple[datetime, int, int]:
         """The origin and the first and last grid index of the fire times in (after, until]."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from actors.errors import InvalidSchedule
 from actors.schedules._base import Schedule, format_duration, require_aware
+from actors.schedules._encoding import Fields, encode_instant, encode_seconds
 from actors.schedules._zones import in_zone, wall_instant, zone_for, zone_name
 from actors.validation import check_aware, check_instance, check_seconds
 
@@ -112,6 +113,28 @@ class At(Schedule):
             return f"at {local:%Y-%m-%d} {_clock_text(local)} {self.tz}"
         return f"at {self.when:%Y-%m-%d} {_clock_text(self.when)} {_zone_label(self.when)}"
 
+    def to_definition(self) -> dict[str, Any]:
+        return {
+            "kind": "at",
+            "when": encode_instant(self.when),
+            "time_of_day": None if self.time_of_day is None else self.time_of_day.isoformat(),
+            "tz": self.tz,
+        }
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> At:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming the key and the value.
+        """
+        fields = Fields(definition, "at", ("when", "time_of_day", "tz"))
+        return cls(
+            when=fields.instant("when"),
+            time_of_day=fields.time_of_day("time_of_day"),
+            tz=fields.text("tz", "UTC"),
+        )
+
 
 def at(when: datetime | str, *, tz: str = "UTC") -> At:
     """Once: `at(datetime(2026, 3, 1, 9, tzinfo=UTC))` or `at("09:00", tz="Europe/Berlin")`.
@@ -168,6 +191,23 @@ class After(Schedule):
 
     def describe(self) -> str:
         return f"after {format_duration(self.delay.total_seconds())}"
+
+    def to_definition(self) -> dict[str, Any]:
+        return {
+            "kind": "after",
+            "delay": encode_seconds(self.delay),
+            "fire_at": encode_instant(self.fire_at),
+        }
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> After:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming the key and the value.
+        """
+        fields = Fields(definition, "after", ("delay", "fire_at"))
+        return cls(delay=fields.duration("delay"), fire_at=fields.instant("fire_at"))
 
 
 def after(seconds: float | timedelta) -> After:

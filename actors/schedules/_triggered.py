@@ -7,12 +7,13 @@ triggered, an `on_success` one after each successful run of its upstream.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
 from actors.errors import InvalidSchedule
 from actors.schedules._base import Schedule, format_duration
+from actors.schedules._encoding import Fields, encode_seconds
 from actors.validation import as_seconds, check_non_empty_str, check_seconds
 
 __all__ = ["Manual", "OnSuccess", "manual", "on_success"]
@@ -29,6 +30,19 @@ class Manual(Schedule):
 
     def describe(self) -> str:
         return "manual"
+
+    def to_definition(self) -> dict[str, Any]:
+        return {"kind": "manual"}
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> Manual:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming what is wrong.
+        """
+        Fields(definition, "manual", ())
+        return cls()
 
 
 def manual() -> Manual:
@@ -61,6 +75,23 @@ class OnSuccess(Schedule):
     def describe(self) -> str:
         text = f"on success of {self.upstream!r}"
         return f"{text}, after {format_duration(self.delay)}" if self.delay else text
+
+    def to_definition(self) -> dict[str, Any]:
+        return {
+            "kind": "on_success",
+            "upstream": self.upstream,
+            "delay": encode_seconds(self.delay),
+        }
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> OnSuccess:
+        """The schedule `to_definition` wrote (`schedule_from_definition` reads any kind).
+
+        Raises:
+            InvalidSchedule: a malformed definition, naming the key and the value.
+        """
+        fields = Fields(definition, "on_success", ("upstream", "delay"))
+        return cls(upstream=fields.text("upstream"), delay=fields.seconds("delay", 0.0))
 
 
 def on_success(program_id: str, delay: float | timedelta = 0) -> OnSuccess:

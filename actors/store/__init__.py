@@ -2,7 +2,10 @@
 
 - `Store` (`abc.py`): the interface, and the rows a store keeps.
 - `MemoryStore` (`memory.py`): keeps nothing; the default.
-- `SQLiteStore` (`sqlite.py`): one file, on one machine.
+- `SQLiteStore` (`sqlite.py`): one file, on one machine; its tables and versions in
+  `schema.py`, rows as columns in `codec.py`, its checks in `sqlite_checks.py`, its
+  one-runner lock in `lock.py`.
+- `StoreWriter` (`writer.py`): the one thread that writes a store, in batches.
 - `open_store`: a store from what `Runner(store=...)` and `--store` take.
 """
 
@@ -24,6 +27,7 @@ from actors.store.abc import (
 )
 from actors.store.memory import MemoryStore
 from actors.store.serializers import JsonSerializer, PickleSerializer
+from actors.store.sqlite import SQLiteStore
 
 __all__ = [
     "FiringRow",
@@ -32,6 +36,7 @@ __all__ = [
     "PickleSerializer",
     "ProgramRow",
     "RunRow",
+    "SQLiteStore",
     "Serializer",
     "Store",
     "StoredProgram",
@@ -57,9 +62,11 @@ def open_store(spec: Any) -> Store:
         if text.startswith(("postgresql://", "postgres://")):
             msg = f"store {text!r}: PostgreSQL stores come with several-runner support"
             raise StoreError(msg)
-        from actors.store.sqlite import SQLiteStore
-
-        return SQLiteStore(text.removeprefix("sqlite:///") if "://" in text else text)
+        if "://" not in text:
+            return SQLiteStore(text)
+        # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.
+        if text.startswith("sqlite:///") and len(text) > len("sqlite:///"):
+            return SQLiteStore(text.removeprefix("sqlite:///"))
     msg = (
         "store must be a path such as 'actors.db', 'sqlite:///path', 'memory' or a Store, "
         f"got {spec!r}"

@@ -134,17 +134,28 @@ class RunRow:
 class Write:
     """What one message of a program asks the store to commit, all or nothing.
 
-    A batch of writes is one transaction; each write is applied in order:
+    A batch of writes is one transaction; the writes are applied in order, and the parts of
+    one write in this order:
 
+    - `epoch`, when given, must match the stored row's epoch, else the whole write is skipped
+      and answered `"stale"` (another runner owns the program now). A program the store does
+      not hold has no epoch to match: a write with an epoch is `"stale"` there too (so a
+      stale owner cannot bring back a program another runner uninstalled); installs write
+      with `epoch=None`.
     - `firing` is inserted; if that `(program_id, scheduled_at)` is there already the whole
       write is skipped and answered `"duplicate"` (the time fired before: it must not run).
-    - `outcome` updates the firing of `outcome.scheduled_at` (its status and run id).
-    - `program` replaces the program's row (upsert).
-    - `run` is added to the program's runs; runs beyond the store's `history` bound go.
+    - `outcome` sets the status of the firing of `outcome.scheduled_at`, and its run and
+      runner ids where given (the stored ones stay where `None`); a firing not stored yet is
+      inserted.
+    - `program` replaces the program's row (upsert); a new program goes last in install
+      order, a replaced one keeps its place.
+    - `run` is added to the program's runs; runs beyond the newest `history` go, and so do
+      concluded firings (any status but `"fired"`) beyond the newest `history` (the newest one
+      always stays). Open firings stay until an `outcome` concludes them.
     - `delete` removes the program, its runs and its firings (uninstall).
 
-    `epoch`, when given, must match the stored row's epoch, else the write is skipped and
-    answered `"stale"` (another runner owns the program now).
+    The checks come before any change, so a skipped write leaves nothing behind. Every row
+    a write carries belongs to `program_id` (`ValueError` at construction otherwise).
     """
 
     program_id: str
@@ -154,6 +165,18 @@ class Write:
     run: RunRow | None = None
     delete: bool = False
     epoch: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # A row of another program would be written under the wrong key, silently.
+        for part, owner in (
+            ("program", None if self.program is None else self.program.id),
+            ("firing", None if self.firing is None else self.firing.program_id),
+            ("outcome", None if self.outcome is None else self.outcome.program_id),
+            ("run", None if self.run is None else self.run.program_id),
+        ):
+            if owner is not None and owner != self.program_id:
+                msg = f"Write for program {self.program_id!r} carries a {part} of {owner!r}"
+                raise ValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -196,8 +219,8 @@ class Store(ABC):
 
         Raises:
             StoreError: the store cannot be used (not an actors store, a newer schema, a
-                missing or read-only directory, in use by another runner); the message names
-                the store and what to do.
+                missing or read-only directory, a locked or corrupt database, in use by
+                another runner); the message names the store and what to do.
         """
 
     @abstractmethod
@@ -206,7 +229,9 @@ class Store(ABC):
 
     @abstractmethod
     def load(self) -> list[StoredProgram]:
-        """Every program the store holds, in install order. On the caller's thread."""
+        """Every program the store holds, in install order, each with its newest `history`
+        runs (newest first) and its open firings (oldest first). On the caller's thread, any
+        thread but the writer's, while the writer writes: one consistent snapshot."""
 
     @abstractmethod
     def load_program(self, program_id: str) -> StoredProgram | None:

@@ -8,6 +8,7 @@ waits, on its own thread.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,12 @@ import attrs
 from actors.program import Program
 from actors.runtime import Request
 from actors.schedules import Schedule
+from actors.store.abc import StoredProgram
 
 __all__ = [
     "NO_ARGS",
     "Drain",
+    "FiringStored",
     "GetHistory",
     "GetProgramInfo",
     "GetSpawns",
@@ -52,6 +55,7 @@ __all__ = [
     "Unspawn",
     "UpstreamPresence",
     "UpstreamSucceeded",
+    "WaitInStore",
     "Wake",
     "WatchSuccess",
 ]
@@ -79,11 +83,24 @@ class ProgramRequest(Request):
 
 @attrs.frozen(kw_only=True)
 class Install(Request):
-    """Register `program` with its initial `state` (already built by `create_fn`)."""
+    """Register `program` with its initial `state` (built by `create_fn`, unless the store
+    holds the program: then `stored` is what it holds, and the install adopts it, unless
+    `replace`, which starts it fresh)."""
 
     program: Program
     state: Any
     replace: bool = False
+    stored: StoredProgram | None = None
+    restored: bool = False  # restored by the runner at start, not installed by code
+
+
+@attrs.frozen(kw_only=True)
+class WaitInStore:
+    """From the runner at start to the supervisor: a program the store holds that no code
+    installs yet (its callables have no reference, or `error`: they no longer import)."""
+
+    stored: StoredProgram
+    error: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -198,10 +215,12 @@ class SetPaused(Request):
 @attrs.frozen(kw_only=True)
 class SetSchedule(Request):
     """From the supervisor to a ProgramActor: the schedule its new timer follows, anchored at
-    `since` (the same object the timer gets: the supervisor anchors it once)."""
+    `since` (the same object the timer gets: the supervisor anchors it once), from the
+    schedule as `given`."""
 
     schedule: Schedule
     since: datetime
+    given: Schedule
 
 
 @attrs.frozen
@@ -275,6 +294,17 @@ class Tick:
     runs: bool = True
     replay: bool = False
     next_at: datetime | None = None  # the timer's next fire time, so no NextRun is needed
+
+
+@attrs.frozen
+class FiringStored:
+    """To a ProgramActor, once the store has committed the firing of `tick`: `answer` holds
+    the write's result (`"ok"`: run it; `"duplicate"`: it fired before) or its error.
+    `spawns` were idle when it fired, and wait for it (no other tick or trigger takes them)."""
+
+    tick: Tick
+    spawns: tuple[str, ...]
+    answer: Future[Any] = attrs.field(eq=False)
 
 
 @attrs.frozen

@@ -19,13 +19,8 @@ from typing import Any
 
 from pykka import ActorRef
 
-from actors.errors import (
-    RunnerStopped,
-    SchedulerError,
-    SpawnNotFound,
-)
+from actors.errors import RunnerStopped, SchedulerError, SpawnNotFound
 from actors.events import ProgramFinished
-from actors.program import Program
 from actors.runtime import (
     Actor,
     RunTicket,
@@ -36,13 +31,14 @@ from actors.runtime import (
     resolve,
     stop_actor,
 )
-from actors.schedules import Schedule
-from actors.snapshots import ProgramInfo, RunStatus
+from actors.snapshots import RunStatus
 from actors.tree import messages as m
 from actors.tree.messages import Tick
 from actors.tree.program_phase import ProgramPhase
+from actors.tree.program_start import ProgramStart
+from actors.tree.program_view import live_info
 from actors.tree.run_ledger import ActiveRun, RunLedger
-from actors.tree.spawn_pool import ActorSpawnHost, SpawnNumbers, SpawnPool, SpawnSlot
+from actors.tree.spawn_pool import ActorSpawnHost, SpawnPool, SpawnSlot
 
 __all__ = ["ProgramActor"]
 
@@ -50,49 +46,37 @@ logger = logging.getLogger("actors.program")
 
 
 class ProgramActor(Actor):
-    """Owns one program's state; coordinates its spawns (`pool`) and runs (`ledger`).
+    """Owns one program's state; coordinates its spawns (`pool`) and runs (`ledger`)."""
 
-    Args:
-        schedule: the program's schedule, anchored at `since` by the supervisor (the same
-            object its timer follows).
-    """
-
-    def __init__(
-        self,
-        runtime: Runtime,
-        program: Program,
-        schedule: Schedule,
-        since: datetime,
-        state: Any,
-        supervisor_ref: ActorRef[Any],
-        history: int,
-        numbers: SpawnNumbers | None = None,
-        *,
-        paused: bool = False,
-        report_success: bool = False,
-        waiting_for: str | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, start: ProgramStart, supervisor_ref: ActorRef[Any]):
         super().__init__(runtime)
-        self.program = program
-        self.schedule = schedule
-        self.state = state
+        program = self.program = start.program
+        self.schedule = start.schedule
+        self.state = start.state
         self.supervisor_ref = supervisor_ref
-        self.pool = SpawnPool(program.id, ActorSpawnHost(self), numbers)
-        self.ledger = RunLedger(program.id, history, self.publish, runtime.activity)
+        self.pool = SpawnPool(program.id, ActorSpawnHost(self), start.numbers)
+        self.ledger = RunLedger(program.id, start.history, self.publish, runtime.activity)
         #: Another program runs on_success of this one: tell the supervisor of each success.
-        self.report_success = report_success
-        self.next_run = schedule.first_fire(since)
-        exhausted = self.next_run is None and schedule.timed
+        self.report_success = start.report_success
+        self.next_run = start.first_fire
+        exhausted = self.next_run is None and self.schedule.timed
+        paused, waiting_for = start.paused, start.waiting_for
         self.phase = ProgramPhase(paused=paused, waiting_for=waiting_for, exhausted=exhausted)
-        self.warned_no_spawns = False
         self.merge_label = f"merge_fn of program {program.id!r}"
+        self.recorder, self.stored = start.recorder, start.stored
 
     def __str__(self) -> str:
         return f"ProgramActor({self.program.id})"
 
     def on_start(self) -> None:
-        for _ in range(self.program.min):
+        stored, self.stored = self.stored, None  # once adopted, the store's copy is not needed
+        spawns = self.program.min if stored is None else self.recorder.adopt(self, stored)
+        for _ in range(spawns):
             self.pool.start()
+        for scheduled_at in self.recorder.started(self, stored):  # cut off by a crash: again
+            run = self.ledger.open("", scheduled_at)
+            run.from_tick = True
+            self._dispatch(run)
 
     def on_stop(self) -> None:
         self.ledger.close(RunnerStopped(f"program {self.program.id!r} stopped before the run"))
@@ -109,20 +93,30 @@ class ProgramActor(Actor):
 
     # --- the flow of a run: offered, dispatched, ended ---------------------------------------
 
-    def _offer(self, slot: SpawnSlot, tick: Tick) -> None:
-        """Give `tick` to `slot`, following `overlap` if it is busy."""
+    def _offer(self, slot: SpawnSlot, tick: Tick) -> bool:
+        """Give `tick` to `slot`, following `overlap` if it is busy; whether it takes it."""
         left = self.ledger.runs_left(self.program.max_runs)
         if left is not None and left <= 0:
             self.ledger.count_skipped(tick.scheduled_at, slot.id)
-        elif not slot.running:
-            self._dispatch(slot, self.ledger.open(slot.id, tick.scheduled_at))
+        elif not slot.busy:
+            run = self.ledger.open(slot.id, tick.scheduled_at)
+            run.from_tick = True
+            self._dispatch(run, slot)
+            return True
         elif tick.replay or (self.program.overlap == "queue" and not slot.queued):
             slot.queued.append(tick)
+            return True
         else:
             self.ledger.count_skipped(tick.scheduled_at, slot.id)
+        return False
 
-    def _dispatch(self, slot: SpawnSlot, run: ActiveRun) -> None:
-        """Hand `run` to `slot`, arming its timeout."""
+    def _dispatch(self, run: ActiveRun, slot: SpawnSlot | None = None) -> None:
+        """Hand `run` to `slot` (default: the run's own spawn if free, else an idle one, else a
+        temporary one), arming its timeout."""
+        if slot is None:
+            slot = self.pool.slots.get(run.spawn)
+            if slot is None or slot.running or not slot.in_pool:
+                slot = self.pool.idle_member() or self.pool.start(temporary=True)
         run.spawn = slot.id
         run.status = "pending" if self.runtime.max_concurrent is not None else "running"
         run.started_at = None
@@ -157,7 +151,8 @@ class ProgramActor(Actor):
         retry_left = retry is not None and run.attempt < retry.attempts
         if error is not None and status is None and retry_left and not self.phase.draining:
             assert retry is not None
-            self.ledger.try_failed(run, error, finished_at)
+            record = self.ledger.try_failed(run, error, finished_at)
+            self.recorder.record(self, run, record)
             jitter = random.uniform(0, retry.jitter) if retry.jitter else 0.0
             wait = retry.delay(run.attempt - 1) + jitter
             clock = self.runtime.clock
@@ -167,7 +162,9 @@ class ProgramActor(Actor):
             )
             return
         final: RunStatus = status or ("completed" if error is None else "failed")
-        self.ledger.conclude(run, final, result, error, finished_at)
+        self.recorder.record(
+            self, run, self.ledger.conclude(run, final, result, error, finished_at)
+        )
         if error is None and self.report_success:
             self.tell(self.supervisor_ref, m.ProgramSucceeded(self.program.id, finished_at))
         max_runs = self.program.max_runs
@@ -211,30 +208,53 @@ class ProgramActor(Actor):
         if not self.phase.max_runs_reached:
             self.next_run = message.next_at
             self.phase.exhausted = message.next_at is None and self.schedule.timed
+        self.recorder.last_fire = message.scheduled_at
         if self.phase.paused:  # ticks while paused are missed, and not replayed on resume
             if message.runs:
                 latest = (*message.missed_latest, message.scheduled_at)
                 self.ledger.count_missed(message.missed + 1, latest)
             else:
                 self.ledger.count_missed(message.missed, message.missed_latest)
+            self.recorder.save(self, tick=True)
             return
         self.ledger.count_missed(message.missed, message.missed_latest)
         if self.schedule.uninstall_after_run:
             self.phase.one_shot_fired = True
-        if message.runs and not self.phase.draining and not self.phase.max_runs_reached:
-            members = self.pool.members()
-            for slot in members:
-                self._offer(slot, message)
-            if not members:
-                self.ledger.count_skipped(message.scheduled_at, None)
-                if not self.warned_no_spawns:
-                    self.warned_no_spawns = True
-                    logger.warning(
-                        "program %r has no spawns, so its ticks pass without running "
-                        "(spawn one with runner.spawn(%r), or set min=1)",
-                        self.program.id,
-                        self.program.id,
-                    )
+        runs = message.runs and not self.phase.draining and not self.phase.max_runs_reached
+        if runs and self.recorder.store_first(self, message):
+            return  # at most once: it runs once its firing is stored (see _firing_stored)
+        if runs:
+            self._run_tick(message)
+        self.recorder.save(self, tick=True)
+        self._check_done()
+
+    def _run_tick(self, tick: Tick) -> bool:
+        """Offer `tick` to every member of the pool (none: it is skipped, and said once);
+        whether any took it."""
+        members = self.pool.members()
+        taken = [self._offer(slot, tick) for slot in members]
+        if not members:
+            self.ledger.count_skipped(tick.scheduled_at, None)
+            self.pool.say_empty()
+        return any(taken)
+
+    @handles(m.FiringStored)
+    def _firing_stored(self, message: m.FiringStored) -> None:
+        self.ledger.firings_pending -= 1
+        for spawn_id in message.spawns:
+            if (slot := self.pool.slots.get(spawn_id)) is not None:
+                slot.awaiting = False
+        tick, answer = message.tick, message.answer
+        error = answer.exception()
+        if error is not None or answer.result() != "ok":
+            # Not stored (the store failed), or stored before (a restart, another runner):
+            # at most once means it does not run here.
+            why = repr(error) if error is not None else "it was fired before"
+            logger.warning("tick %s of %r does not run: %s", tick.scheduled_at, self, why)
+            if error is not None:
+                self.ledger.count_missed(1, (tick.scheduled_at,))
+        elif self.phase.draining or self.phase.max_runs_reached or not self._run_tick(tick):
+            self.recorder.conclude(self, tick.scheduled_at)  # stored, and will not run
         self._check_done()
 
     @handles(m.RunBegan)
@@ -261,11 +281,13 @@ class ProgramActor(Actor):
         run.started_at = message.started_at
         result, error = message.result, message.error
         if error is None:
+            before = self.state
             try:
                 merge = self.program.merge_fn
                 self.state = call_user_code(self.merge_label, merge, self.state, result)
+                self.recorder.keep_state(self.state)  # the stored state is a merged one
             except Exception as merge_error:  # noqa: BLE001 - user code fails the run
-                error = merge_error
+                self.state, error = before, merge_error
         self._run_ended(run, result, error, message.finished_at)
         slot = self.pool.slots.get(message.spawn_id)
         if slot is not None:
@@ -279,19 +301,29 @@ class ProgramActor(Actor):
         run = self.ledger.take(message.run_id, message.attempt)
         if run is None:
             return
-        if run.ticket is not None:  # nobody waits for the stuck thread any more
-            self.runtime.abandon(run.ticket)
         timeout = self.program.timeout
         error = TimeoutError(f"run {run.id} of {self.program.id!r} took longer than {timeout} s")
-        # Python cannot stop the thread: retire the spawn, drop its late result, replace it.
-        self._run_ended(run, None, error, self.runtime.clock.now())
+        # Python cannot stop the thread: drop the run, retire its spawn and replace it.
+        self._cut_short(run, error, None)
         slot = self.pool.slots.get(run.spawn)
         if slot is not None:
-            replace, minimum = not self.phase.draining, self.program.min
-            self.pool.lose(
-                slot, "timed out", minimum=minimum, keep_size=True, death=True, replace=replace
-            )
+            self._lose(slot, "timed out", keep_size=True, death=True)
         self._check_done()
+
+    def _cut_short(self, run: ActiveRun, error: BaseException, status: RunStatus | None) -> None:
+        """End a run that will not end by itself: nobody waits for its thread any more."""
+        run.cancel_alarms()
+        if run.ticket is not None:
+            self.runtime.abandon(run.ticket)
+        self._run_ended(run, None, error, self.runtime.clock.now(), status=status)
+
+    def _lose(self, slot: SpawnSlot, reason: str, *, keep_size: bool, death: bool) -> None:
+        """Drop a spawn at once; replaced as the pool's rules say (never while draining)."""
+        replace, minimum = not self.phase.draining, self.program.min
+        self.pool.lose(
+            slot, reason, minimum=minimum, keep_size=keep_size, death=death, replace=replace
+        )
+        self.recorder.save(self)
 
     @handles(m.RetryDue)
     def _retry_due(self, message: m.RetryDue) -> None:
@@ -306,15 +338,8 @@ class ProgramActor(Actor):
         if self.phase.draining:
             self._run_ended(run, None, run.last_error, self.runtime.clock.now(), status="failed")
         else:
-            self._retry_now(run)
+            self._dispatch(run)
         self._check_done()
-
-    def _retry_now(self, run: ActiveRun) -> None:
-        """Hand a retry to its spawn if that is free, else to an idle or a temporary one."""
-        slot = self.pool.slots.get(run.spawn)
-        if slot is None or slot.running or not slot.in_pool:
-            slot = self.pool.idle_member() or self.pool.start(temporary=True)
-        self._dispatch(slot, run)
 
     @handles(m.KillSpawn, m.SpawnDied)
     def _spawn_lost(self, message: m.KillSpawn | m.SpawnDied) -> None:
@@ -331,41 +356,38 @@ class ProgramActor(Actor):
             logger.warning("%s: spawn %s died: %r", self, slot.id, message.error)
         run = self.ledger.on_spawn(slot.id)
         if run is not None:
-            run.cancel_alarms()
-            if run.ticket is not None:
-                self.runtime.abandon(run.ticket)
             error = SchedulerError(f"spawn {slot.id} was {reason} during run {run.id}")
-            self._run_ended(run, None, error, self.runtime.clock.now(), status="cancelled")
-        replace, death = not self.phase.draining, reason == "died"
-        self.pool.lose(
-            slot, reason, minimum=self.program.min, keep_size=False, death=death, replace=replace
-        )
+            self._cut_short(run, error, "cancelled")
+        self._lose(slot, reason, keep_size=False, death=reason == "died")
         if isinstance(message, m.KillSpawn):
             resolve(message.reply)
         self._check_done()
 
     # --- messages: requests ------------------------------------------------------------------
 
-    @handles(m.Spawn)
-    def _spawn(self, message: m.Spawn) -> None:
-        if self.phase.draining:
-            raise SchedulerError(f"program {self.program.id!r} is stopping")
-        resolve(message.reply, self.pool.grow(message.n, self.program.max))
-
-    @handles(m.Unspawn)
-    def _unspawn(self, message: m.Unspawn) -> None:
-        policy = self.program.policy if message.policy is None else message.policy
-        stopped = self.pool.shrink(message.n, self.program.min, policy, gently=message.shrink)
-        resolve(message.reply, stopped)
+    @handles(m.Spawn, m.Unspawn)
+    def _resize(self, message: m.Spawn | m.Unspawn) -> None:
+        """Grow the pool (within `max`) or shrink it (within `min`; a busy spawn finishes its
+        run first)."""
+        if isinstance(message, m.Spawn):
+            if self.phase.draining:
+                raise SchedulerError(f"program {self.program.id!r} is stopping")
+            resolve(message.reply, self.pool.grow(message.n, self.program.max))
+        else:
+            policy = self.program.policy if message.policy is None else message.policy
+            shrink = message.shrink
+            resolve(
+                message.reply, self.pool.shrink(message.n, self.program.min, policy, gently=shrink)
+            )
+        self.recorder.save(self)
         self._check_done()
 
     @handles(m.Trigger)
     def _trigger(self, message: m.Trigger) -> None:
         if self.phase.draining:
             raise SchedulerError(f"program {self.program.id!r} is stopping")
-        slot = self.pool.idle_member() or self.pool.start(temporary=True)
         now = self.runtime.clock.now()
-        self._dispatch(slot, self.ledger.open(slot.id, now, message.args, message.reply))
+        self._dispatch(self.ledger.open("", now, message.args, message.reply))
 
     @handles(m.GetState, m.GetProgramInfo, m.GetSpawns, m.GetHistory)
     def _query(self, message: m.GetState | m.GetProgramInfo | m.GetSpawns | m.GetHistory) -> None:
@@ -374,7 +396,7 @@ class ProgramActor(Actor):
             case m.GetState():
                 answer = self.state
             case m.GetProgramInfo():
-                answer = _program_info(self)
+                answer = live_info(self)
             case m.GetSpawns():
                 answer = self.pool.infos()
             case m.GetHistory(limit=limit):
@@ -388,6 +410,7 @@ class ProgramActor(Actor):
     ) -> None:
         match message:
             case m.SetState(value=value):
+                self.recorder.keep_state(value)  # refused, state kept, if it cannot be stored
                 self.state = value
             case m.SetPaused(paused=paused):
                 self.phase.paused = paused
@@ -397,8 +420,9 @@ class ProgramActor(Actor):
                     del self.ledger.retrying[run.id]  # a retry parked while paused runs now
                     run.parked = False
                     if not self.phase.draining:
-                        self._retry_now(run)
-            case m.SetSchedule(schedule=schedule, since=since):
+                        self._dispatch(run)
+            case m.SetSchedule(schedule=schedule, since=since, given=given):
+                self.recorder.rescheduled(given, schedule, since)
                 self.schedule = schedule
                 self.next_run = schedule.first_fire(since)
                 self.phase.exhausted = self.next_run is None and schedule.timed
@@ -408,6 +432,7 @@ class ProgramActor(Actor):
             case m.UpstreamPresence(installed=installed):
                 self.phase.waiting_for = None if installed else self.schedule.upstream
         if isinstance(message, m.SetState | m.SetPaused | m.SetSchedule):
+            self.recorder.save(self)
             resolve(message.reply)
 
     @handles(m.Drain)
@@ -422,27 +447,3 @@ class ProgramActor(Actor):
         for slot in list(self.pool.slots.values()):
             self.pool.retire(slot)
         self._check_done()
-
-
-def _program_info(actor: ProgramActor) -> ProgramInfo:
-    """A snapshot of the program `actor` runs."""
-    program, ledger = actor.program, actor.ledger
-    return ProgramInfo(
-        id=program.id,
-        name=program.name,
-        schedule=actor.schedule.describe(),
-        status=actor.phase.status(failed=actor.pool.failed, in_flight=ledger.in_flight()),
-        spawns=len(actor.pool.members()),
-        min=program.min,
-        max=program.max,
-        state=actor.state,
-        runs=ledger.runs,
-        succeeded=ledger.succeeded,
-        failed=ledger.failed,
-        skipped=ledger.skipped,
-        missed=ledger.missed,
-        running=len(ledger.running),
-        last_run=ledger.last_run,
-        next_run=actor.next_run,
-        last_error=ledger.last_error,
-    )

@@ -9,6 +9,7 @@ supervisor's business; the registry answers who, so it is tested without actors.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +19,13 @@ from pykka import ActorRef
 from actors.errors import InvalidProgram, ProgramNotFound
 from actors.program import Program
 from actors.schedules import Schedule
+from actors.store.abc import StoredProgram
 from actors.tree.restart_intensity import RestartIntensity
 from actors.tree.spawn_pool import SpawnNumbers
 
 __all__ = ["ProgramRegistry", "Registration"]
+
+logger = logging.getLogger("actors.supervisor")
 
 
 @attrs.define
@@ -34,6 +38,10 @@ class Registration:
     since: datetime
     program_ref: ActorRef[Any]
     timer_ref: ActorRef[Any]
+    epoch: int = 0  # the fencing epoch of this install's writes to the store
+    #: Restored from the store at start, not (yet) installed by this process's code: an
+    #: install of the same id takes it over instead of failing with ProgramExists.
+    restored: bool = False
 
 
 class ProgramRegistry:
@@ -45,6 +53,9 @@ class ProgramRegistry:
         self._numbers: dict[str, SpawnNumbers] = {}
         self._dependents: dict[str, set[str]] = {}  # upstream id -> ids on_success of it
         self._intensities: dict[str, RestartIntensity] = {}
+        self._epochs: dict[str, int] = {}
+        #: Programs the store holds that no code has installed: `(stored, error)` by id.
+        self.waiting_in_store: dict[str, tuple[StoredProgram, str | None]] = {}
 
     def __contains__(self, program_id: object) -> bool:
         return program_id in self.registrations
@@ -79,6 +90,13 @@ class ProgramRegistry:
     def numbers(self, program_id: str) -> SpawnNumbers:
         """The spawn numbering of `program_id`, kept across reinstalls: ids are never reused."""
         return self._numbers.setdefault(program_id, SpawnNumbers())
+
+    def next_epoch(self, program_id: str, stored: StoredProgram | None) -> int:
+        """The fencing epoch of a new install of `program_id`: past any it had here and in the
+        store, so writes of an install it replaces are refused."""
+        epoch = max(self._epochs.get(program_id, 0), stored.row.epoch if stored else 0) + 1
+        self._epochs[program_id] = epoch
+        return epoch
 
     def may_restart(self, program_id: str, now: datetime) -> bool:
         """Whether a program actor that died may be restarted (OTP restart intensity)."""
@@ -130,6 +148,14 @@ class ProgramRegistry:
         upstream = schedule.upstream
         if upstream is None:
             return None
+        if upstream not in self.registrations:
+            logger.warning(
+                "program %r runs on success of %r, which is not installed: it waits "
+                "(status 'waiting') until %r is installed",
+                program_id,
+                upstream,
+                upstream,
+            )
         followers = self._dependents.setdefault(upstream, set())
         first = not followers
         followers.add(program_id)

@@ -62,6 +62,7 @@ class ActiveRun:
     ticket: RunTicket | None = None
     in_backoff: bool = False  # counted in the runtime's activity while waiting to retry
     parked: bool = False  # its retry came due while the program was paused
+    from_tick: bool = False  # a run of a scheduled tick (not a trigger): it has a firing
 
     def finished(
         self,
@@ -120,6 +121,7 @@ class RunLedger:
         self.runs = self.succeeded = self.failed = self.skipped = self.missed = 0
         self.last_run: datetime | None = None
         self.last_error: BaseException | None = None
+        self.firings_pending = 0  # ticks waiting for their firing to be stored before they run
         self._count = 0
         self._history_size = history
         # Made on first use: an empty deque costs 600+ bytes, times 100,000 programs.
@@ -141,7 +143,7 @@ class RunLedger:
 
     def in_flight(self) -> int:
         """Runs not yet concluded: on a spawn, or waiting to retry."""
-        return len(self.running) + len(self.retrying)
+        return len(self.running) + len(self.retrying) + self.firings_pending
 
     def runs_left(self, max_runs: int | None) -> int | None:
         """How many more runs `max_runs` allows, counting those in flight (`None` = no cap)."""
@@ -163,6 +165,37 @@ class RunLedger:
             del self.running[run.id]
         return run
 
+    def restore(
+        self,
+        counters: tuple[int, int, int, int, int],
+        last_run: datetime | None,
+        last_error: BaseException | None,
+        records: list[RunRecord],
+    ) -> None:
+        """Start from a store's books: counters (runs, succeeded, failed, skipped, missed),
+        the latest run and error, and the stored records (oldest first); run ids go on from
+        the highest stored."""
+        self.runs, self.succeeded, self.failed, self.skipped, self.missed = counters
+        self.last_run, self.last_error = last_run, last_error
+        for record in records:
+            if record.status in ("skipped", "missed"):
+                self._keep_record(record)
+            else:
+                self._remember(record)
+        self._count = max([self._count, *(_run_number(r) for r in records)])
+
+    def interrupted(self, run_id: str | None, scheduled_at: datetime, now: datetime) -> RunRecord:
+        """A run a crash cut off (its firing was stored, its outcome never): counted failed,
+        recorded `interrupted`."""
+        run = ActiveRun(run_id or self.next_id(), None, scheduled_at)  # type: ignore[arg-type]
+        error = RuntimeError("cut off by a crash of the runner before it finished")
+        self.failed += 1
+        self.runs += 1
+        self.last_error = error
+        record = run.finished(self.program_id, "interrupted", now, None, error)
+        self._remember(record)
+        return record
+
     def close(self, error: BaseException) -> None:
         """The program stops with runs in flight: withdraw their deadlines and answer their
         triggers with `error`."""
@@ -181,8 +214,9 @@ class RunLedger:
         result: Any,
         error: BaseException | None,
         finished_at: datetime,
-    ) -> None:
-        """Count a run's final outcome, keep its record, publish it and answer its trigger."""
+    ) -> RunRecord:
+        """Count a run's final outcome, keep its record, publish it and answer its trigger;
+        returns the record."""
         self.runs += 1
         self.last_run = run.started_at or finished_at
         if error is None:
@@ -209,14 +243,17 @@ class RunLedger:
                 error,
                 run.attempt,
             )
-        self._remember(run.finished(self.program_id, status, finished_at, result, error))
+        record = run.finished(self.program_id, status, finished_at, result, error)
+        self._remember(record)
         if run.waiter is not None:
             resolve(run.waiter, result, error)
+        return record
 
-    def try_failed(self, run: ActiveRun, error: BaseException, at: datetime) -> None:
+    def try_failed(self, run: ActiveRun, error: BaseException, at: datetime) -> RunRecord:
         """A try failed and another follows: keep its record, publish it, and hold the run
-        as waiting for its retry."""
-        self._remember(run.finished(self.program_id, "failed", at, None, error))
+        as waiting for its retry; returns the try's record."""
+        record = run.finished(self.program_id, "failed", at, None, error)
+        self._remember(record)
         self.publish(
             events.RunFailed,
             self.program_id,
@@ -236,6 +273,7 @@ class RunLedger:
         run.in_backoff = True
         if self.activity is not None:
             self.activity.backoff_started()
+        return record
 
     def end_backoff(self, run: ActiveRun) -> None:
         """The run no longer waits for its backoff (it runs, is parked, or is dropped)."""
@@ -291,3 +329,8 @@ class RunLedger:
                 status=status,
             )
             self._not_run.append(record)
+
+    def _keep_record(self, record: RunRecord) -> None:
+        if self._not_run is None:
+            self._not_run = deque(maxlen=min(NOT_RUN_KEPT, self._history_size))
+        self._not_run.append(record)

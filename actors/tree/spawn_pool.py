@@ -55,12 +55,18 @@ class SpawnSlot:
     started_at: datetime
     temporary: bool = False
     running: bool = False
+    awaiting: bool = False  # held for a tick whose firing the store is committing
     stopping: bool = False
     runs: int = 0
     succeeded: int = 0
     failed: int = 0
     last_error: BaseException | None = None
     queued: list[Tick] = attrs.field(factory=list)  # a list: idle pools hold many of these
+
+    @property
+    def busy(self) -> bool:
+        """Running, or held for a tick about to run: a new tick or trigger does not get it."""
+        return self.running or self.awaiting
 
     @property
     def in_pool(self) -> bool:
@@ -115,6 +121,7 @@ class ActorSpawnHost:
 
     def drop_tick(self, tick: Tick, spawn_id: str) -> None:
         self.actor.ledger.count_skipped(tick.scheduled_at, spawn_id)
+        self.actor.recorder.conclude(self.actor, tick.scheduled_at)
 
     def now(self) -> datetime:
         now: datetime = self.actor.runtime.clock.now()
@@ -137,6 +144,7 @@ class SpawnPool:
         #: More deaths than the restart intensity allows: lost spawns are no longer replaced.
         self.failed = False
         self._intensity: RestartIntensity | None = None  # made on first use
+        self._said_empty = False
 
     # --- looking ----------------------------------------------------------------------------
 
@@ -146,9 +154,7 @@ class SpawnPool:
 
     def idle_member(self) -> SpawnSlot | None:
         """The oldest member that is not running."""
-        return next(
-            (slot for slot in self.slots.values() if slot.in_pool and not slot.running), None
-        )
+        return next((slot for slot in self.slots.values() if slot.in_pool and not slot.busy), None)
 
     def infos(self) -> list[SpawnInfo]:
         """Every spawn not yet stopped but the temporary ones, oldest first."""
@@ -157,6 +163,17 @@ class SpawnPool:
     def has_queued(self) -> bool:
         """Whether any spawn holds a queued tick."""
         return any(slot.queued for slot in self.slots.values())
+
+    def say_empty(self) -> None:
+        """A tick found no spawn: say so, once per install, with what to do."""
+        if not self._said_empty:
+            self._said_empty = True
+            logger.warning(
+                "program %r has no spawns, so its ticks pass without running "
+                "(spawn one with runner.spawn(%r), or set min=1)",
+                self.program_id,
+                self.program_id,
+            )
 
     def choose(self, policy: str, n: int) -> list[SpawnSlot]:
         """The `n` members `unspawn` stops, in the order it stops them: `"first"` oldest first,

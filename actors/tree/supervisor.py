@@ -15,6 +15,8 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
+from pykka import ActorRef
+
 from actors import events
 from actors.errors import (
     InvalidProgram,
@@ -26,7 +28,7 @@ from actors.errors import (
 from actors.program import Program
 from actors.runtime import Actor, Runtime, gather, handles, resolve, stop_actor
 from actors.schedules import Schedule
-from actors.snapshots import RunnerStatus
+from actors.store.abc import Store, StoredProgram, Write
 from actors.tree.messages import (
     Drain,
     GetProgramInfo,
@@ -46,6 +48,7 @@ from actors.tree.messages import (
     Uninstalled,
     UpstreamPresence,
     UpstreamSucceeded,
+    WaitInStore,
     WatchSuccess,
 )
 from actors.tree.monitor_actor import (
@@ -58,8 +61,12 @@ from actors.tree.monitor_actor import (
 )
 from actors.tree.monitor_registry import MonitorRegistry
 from actors.tree.program_actor import ProgramActor
+from actors.tree.program_recorder import NullRecorder, ProgramRecorder, adoption_plan
 from actors.tree.program_registry import ProgramRegistry, Registration
+from actors.tree.program_start import ProgramStart
+from actors.tree.program_view import answer_status, stored_info
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD
+from actors.tree.store_actor import Persist
 from actors.tree.timer_actor import TimerActor
 
 __all__ = ["SupervisorActor"]
@@ -67,22 +74,22 @@ __all__ = ["SupervisorActor"]
 logger = logging.getLogger("actors.supervisor")
 
 
-def _or_none(future: Future[Any]) -> Future[Any]:
-    """A future answered with `future`'s result, or `None` where it failed."""
-    quiet: Future[Any] = Future()
-    future.add_done_callback(
-        lambda done: resolve(quiet, None if done.exception() is not None else done.result())
-    )
-    return quiet
-
-
 class SupervisorActor(Actor):
     """The root actor of a runner."""
 
-    def __init__(self, runtime: Runtime, runner_id: str, history: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        runner_id: str,
+        history: int,
+        store: Store | None = None,
+        store_ref: ActorRef[Any] | None = None,
+    ) -> None:
         super().__init__(runtime)
         self.runner_id = runner_id
         self.history = history
+        #: A durable store and its actor, or `None`: programs keep nothing past the process.
+        self.store, self.store_ref = store, store_ref
         self.programs = ProgramRegistry(runner_id)
         self.monitors = MonitorRegistry()
         self.paused = False
@@ -92,41 +99,57 @@ class SupervisorActor(Actor):
         return f"SupervisorActor({self.runner_id})"
 
     def _start_actors(
-        self, program: Program, schedule: Schedule, since: datetime, state: Any
+        self,
+        program: Program,
+        schedule: Schedule,
+        since: datetime,
+        first_fire: datetime | None,
+        state: Any,
+        *,
+        stored: StoredProgram | None = None,
+        epoch: int = 0,
     ) -> Registration:
         """Start a program's actor and its timer, both on the same anchored schedule."""
-        program_ref = ProgramActor.start(
-            self.runtime,
-            program,
-            schedule,
-            since,
-            state,
-            self.actor_ref,
-            self.history,
-            self.programs.numbers(program.id),
+        recorder = NullRecorder()
+        if self.store is not None and self.store_ref is not None:
+            recorder = ProgramRecorder(
+                program,
+                schedule,
+                since,
+                self.store.serializer,
+                self.runner_id,
+                epoch,
+                self.store_ref,
+            )
+        start = ProgramStart(
+            program=program,
+            schedule=schedule,
+            first_fire=first_fire,
+            state=state,
+            history=self.history,
+            numbers=self.programs.numbers(program.id),
             paused=self.paused,
             report_success=self.programs.has_dependents(program.id),
             waiting_for=self.programs.waiting_for(schedule),
+            recorder=recorder,
+            stored=stored,
         )
+        program_ref = ProgramActor.start(self.runtime, start, self.actor_ref)
         timer_ref = TimerActor.start(
-            self.runtime, program.id, schedule, since, program.misfire, program_ref
+            self.runtime, program.id, schedule, first_fire, program.misfire, program_ref
         )
-        return Registration(program, schedule, since, program_ref, timer_ref)
+        return Registration(program, schedule, since, program_ref, timer_ref, epoch)
+
+    def _forget_stored(self, program_id: str) -> None:
+        """Delete a program from the store (uninstalled, or replaced by a fresh install)."""
+        if self.store_ref is not None:
+            self.tell(self.store_ref, Persist(Write(program_id=program_id, delete=True)))
 
     def _follow(self, program_id: str, schedule: Schedule) -> None:
         """Record an on_success program under its upstream; the upstream reports successes."""
         upstream = self.programs.follow(program_id, schedule)
         if upstream is not None:
             self.tell(upstream.program_ref, WatchSuccess(True))
-        waiting_for = self.programs.waiting_for(schedule)
-        if waiting_for is not None:
-            logger.warning(
-                "program %r runs on success of %r, which is not installed: it waits "
-                "(status 'waiting') until %r is installed",
-                program_id,
-                waiting_for,
-                waiting_for,
-            )
 
     def _unfollow(self, program_id: str, schedule: Schedule) -> None:
         upstream = self.programs.unfollow(program_id, schedule)
@@ -154,16 +177,34 @@ class SupervisorActor(Actor):
     def _install(self, message: Install) -> None:
         program = message.program
         self.programs.check_no_cycle(program.id, program.schedule)
-        if program.id in self.programs:
-            if not message.replace:
+        installed = self.programs.get(program.id)
+        if installed is not None:
+            if installed.restored and not message.replace and installed.program == program:
+                installed.restored = False  # the code installs what the store restored: as is
+                resolve(message.reply, program)
+                return
+            if not installed.restored and not message.replace:
                 msg = f"program {program.id!r} is already installed (use replace=True)"
                 raise ProgramExists(msg)
-            old = self.programs.remove(program.id)
-            assert old is not None
-            self._retire(old)
-        since = self.runtime.clock.now()
-        schedule = program.schedule.anchored(since)  # once: both actors follow this object
-        self.programs.add(self._start_actors(program, schedule, since, message.state))
+            self.programs.remove(program.id)
+            self._retire(installed)  # replaced, or restored and now changed by the code
+        now = self.runtime.clock.now()
+        epoch = self.programs.next_epoch(program.id, message.stored)
+        self.programs.waiting_in_store.pop(program.id, None)
+        adopted = None if message.replace else message.stored
+        if adopted is not None:  # the store holds it: its data, books and position go on
+            schedule, since, first_fire = adoption_plan(program, adopted, now)
+        else:
+            if message.stored is not None:
+                self._forget_stored(program.id)  # replace=True starts fresh
+            since = now
+            schedule = program.schedule.anchored(since)  # once: both actors follow this object
+            first_fire = schedule.first_fire(since)
+        registration = self._start_actors(
+            program, schedule, since, first_fire, message.state, stored=adopted, epoch=epoch
+        )
+        registration.restored = message.restored
+        self.programs.add(registration)
         self._follow(program.id, schedule)
         self._tell_dependents(program.id, installed=True)
         self.publish(events.ProgramInstalled, program.id)
@@ -178,9 +219,15 @@ class SupervisorActor(Actor):
             registration = self.programs.remove(message.program_id)
             if registration is not None:
                 self._retire(registration)
+                self._forget_stored(message.program_id)
                 logger.debug("%r ran its after() tick and uninstalled itself", message.program_id)
             return
+        if self.programs.waiting_in_store.pop(message.program_id, None) is not None:
+            self._forget_stored(message.program_id)  # never installed here: only stored
+            resolve(message.reply)
+            return
         self.programs.lookup(message.program_id)
+        self._forget_stored(message.program_id)
         registration = self.programs.remove(message.program_id)
         assert registration is not None
         if message.wait_for_drain:
@@ -209,7 +256,12 @@ class SupervisorActor(Actor):
             return
         logger.warning("program %r died (%r); restarting it", message.program_id, message.error)
         restarted = self._start_actors(
-            registration.program, registration.schedule, registration.since, message.state
+            registration.program,
+            registration.schedule,
+            registration.since,
+            registration.schedule.next_fire(self.runtime.clock.now()),
+            message.state,
+            epoch=registration.epoch,
         )
         self.programs.add(restarted)
 
@@ -224,12 +276,15 @@ class SupervisorActor(Actor):
         registration.schedule, registration.since = schedule, since
         # The ProgramActor learns its schedule before the new timer's first tick can reach it.
         program_ref = registration.program_ref
-        self.tell(program_ref, SetSchedule(schedule=schedule, since=since, reply=message.reply))
+        given, reply = message.schedule, message.reply
+        self.tell(
+            program_ref, SetSchedule(schedule=schedule, since=since, given=given, reply=reply)
+        )
         registration.timer_ref = TimerActor.start(
             self.runtime,
             message.program_id,
             schedule,
-            since,
+            schedule.first_fire(since),
             registration.program.misfire,
             program_ref,
         )
@@ -259,8 +314,24 @@ class SupervisorActor(Actor):
         for dependent in self.programs.dependents(message.program_id):
             self.tell(dependent.timer_ref, UpstreamSucceeded(message.at))
 
+    @handles(WaitInStore)
+    def _wait_in_store(self, message: WaitInStore) -> None:
+        """A program the store holds that no code installed: listed (`waiting`, or `failed` if
+        its callables no longer import) until an install adopts it."""
+        self.programs.waiting_in_store[message.stored.row.id] = (message.stored, message.error)
+
     @handles(ProgramRequest)
     def _route(self, message: ProgramRequest) -> None:
+        waiting = self.programs.waiting_in_store.get(message.program_id)
+        if waiting is not None and self.store is not None:
+            if isinstance(message, GetProgramInfo):
+                resolve(message.reply, stored_info(waiting[0], self.store.serializer, waiting[1]))
+                return
+            msg = (
+                f"program {message.program_id!r} is in the store of runner {self.runner_id!r} "
+                "but waits for its code: install it to use it"
+            )
+            raise ProgramNotFound(msg)
         registration = self.programs.lookup(message.program_id)
         if not self.tell(registration.program_ref, message):
             raise ProgramNotFound(f"program {message.program_id!r} has stopped")
@@ -285,31 +356,20 @@ class SupervisorActor(Actor):
         for monitor_request, (_, entry) in zip(monitor_requests, entries, strict=True):
             if not self.tell(entry.ref, monitor_request):
                 resolve(monitor_request.reply, None)
-        running, paused = not self.stopping, self.paused
-        runner_id, now = self.runner_id, self.runtime.clock.now()
-
-        def answer(infos: Future[list[Any]]) -> None:
-            error = infos.exception()
-            if error is not None:
-                resolve(message.reply, error=error)
-                return
-            programs, monitors = infos.result()
-            status = RunnerStatus(
-                id=runner_id,
-                running=running,
-                paused=paused,
-                programs=programs,
-                at=now,
-                monitors=[info for info in monitors if info is not None],
-            )
-            resolve(message.reply, status)
-
-        gather(
-            [
-                gather([request.reply for request in requests]),
-                gather([_or_none(request.reply) for request in monitor_requests]),
-            ]
-        ).add_done_callback(answer)
+        stored = []
+        if self.store is not None:
+            waiting = self.programs.waiting_in_store.values()
+            stored = [stored_info(p, self.store.serializer, error) for p, error in waiting]
+        answer_status(
+            message.reply,
+            [request.reply for request in requests],
+            [request.reply for request in monitor_requests],
+            stored,
+            id=self.runner_id,
+            running=not self.stopping,
+            paused=self.paused,
+            at=self.runtime.clock.now(),
+        )
 
     @handles(Shutdown)
     def _shutdown(self, message: Shutdown) -> None:

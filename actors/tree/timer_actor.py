@@ -46,18 +46,20 @@ class TimerActor(Actor):
         runtime: Runtime,
         program_id: str,
         schedule: Schedule,
-        since: datetime,
+        first_fire: datetime | None,
         misfire: Misfire,
         program_ref: ActorRef[Any],
     ) -> None:
-        """`schedule` is anchored at `since` by the supervisor: the same object the program's
-        actor describes and counts from."""
+        """`schedule` is anchored by the supervisor (the same object the program's actor
+        describes), which also says when it fires `first`: its first fire time after install,
+        or, for a program a store held, the first after the last it fired (maybe long past:
+        the downtime is a clock jump, and `misfire` decides)."""
         super().__init__(runtime)
         self.program_id = program_id
         self.schedule = schedule
         self.misfire = misfire
         self.program_ref = program_ref
-        self.since = since
+        self.first_fire = first_fire
         self._deadline: Alarm | None = None
         self._next_fire: datetime | None = None
         # Deadlines armed by an upstream's success (on_success), beside the schedule's own.
@@ -65,7 +67,7 @@ class TimerActor(Actor):
         self._upstream_deadlines: list[Alarm] = []
 
     def on_start(self) -> None:
-        self._arm(self.schedule.first_fire(self.since))
+        self._arm(self.first_fire)
 
     def on_stop(self) -> None:
         if self._deadline is not None:

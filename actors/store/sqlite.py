@@ -1,0 +1,373 @@
+"""SQLiteStore: a runner's programs in one SQLite file (stdlib `sqlite3`), on one machine.
+
+The file is in WAL mode with `synchronous=NORMAL`. A commit appends the batch to the `-wal`
+file with write(2), and only checkpoints call fsync: a process killed at any moment (`kill
+-9`) loses nothing committed, and at most the batch it was committing; a power cut or an OS
+crash may also lose the commits since the last checkpoint, never consistency (the store comes
+back as it was after some earlier commit). WAL also lets `load` read on any thread while the
+writer thread writes.
+
+One runner at a time: `open` takes an OS lock on `<path>-lock` (`RunnerLock`). A file that is
+not an actors store is never written to: `open` reads it first, read-only, and takes no lock
+and makes no `-lock` file unless it is empty or an actors store. (Reading a file in WAL mode,
+SQLite itself may leave its `-wal` and `-shm` files beside it.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from actors.errors import StoreError
+from actors.store import schema
+from actors.store import sqlite_checks as checks
+from actors.store.abc import (
+    FiringRow,
+    ProgramRow,
+    RunRow,
+    Serializer,
+    Store,
+    StoredProgram,
+    Write,
+    WriteResult,
+)
+from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, decode
+from actors.store.lock import RunnerLock
+from actors.store.serializers import serializer_named
+from actors.store.sqlite_batch import Draft, StoreBooks, trim, write_batch
+from actors.validation import check_int, check_non_empty_str, check_seconds
+
+__all__ = ["SQLiteStore"]
+
+
+_RUNNER_UPSERT = (
+    "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
+    "started_at = excluded.started_at, heartbeat = excluded.heartbeat"
+)
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file: `Runner(store="actors.db")` or `SQLiteStore(path)`.
+
+    Args:
+        path: the file; created (with its tables) by `open` if it does not exist, in a
+            directory that must.
+        serializer: how states are kept: `"json"` (the default), `"pickle"`, or a
+            `Serializer`. A store keeps the name it was made with and refuses another.
+        flush_interval: the longest a write waits for its batch to commit (seconds).
+        busy_timeout: how long to wait for another process's write transaction on the file
+            before giving up with `StoreError` (seconds).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        serializer: str | Serializer = "json",
+        flush_interval: float = 0.01,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self._path = Path(os.fspath(path)).expanduser().resolve()
+        if isinstance(serializer, str):
+            self._serializer = serializer_named(serializer)
+        elif all(hasattr(serializer, name) for name in ("name", "dumps", "loads")):
+            self._serializer = serializer
+        else:
+            msg = f"serializer must be 'json', 'pickle' or a Serializer, got {serializer!r}"
+            raise TypeError(msg)
+        self.flush_interval = check_seconds(
+            "flush_interval", flush_interval, error=ValueError, type_error=TypeError
+        )
+        self._busy_timeout = check_seconds(
+            "busy_timeout", busy_timeout, error=ValueError, type_error=TypeError
+        )
+        self._name = f"store {self._path}"
+        self._history = 1000
+        self._since_trim: dict[str, int] = {}  # rows added per program since its last trim
+        self._books: StoreBooks | None = None  # what the writes' checks need: sqlite_batch
+        self._conn: sqlite3.Connection | None = None
+        self._lock: RunnerLock | None = None
+        self._writing = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self._path)!r}, serializer={self._serializer.name!r})"
+
+    @property
+    def path(self) -> Path:
+        """The file, as an absolute path."""
+        return self._path
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self._path}"
+
+    @property
+    def serializer(self) -> Serializer:
+        return self._serializer
+
+    # --- opening and closing ----------------------------------------------------------------
+
+    def open(self, runner_id: str, *, history: int = 1000) -> None:
+        """Check the file, take the runner lock, and create or migrate the schema.
+
+        In this order, so that a bad store is refused before anything is written or made
+        beside it: the directory and the file's header (`check_place`), permissions
+        (`check_writable`), the schema read-only (`inspect`), the lock (`RunnerLock`), then
+        one transaction that checks again, creates or migrates, and records the runner.
+        """
+        check_non_empty_str("runner_id", runner_id, error=ValueError)
+        history = check_int("history", history, at_least=0, error=ValueError)
+        if self._conn is not None:
+            msg = f"{self._name} is open already: close it first"
+            raise StoreError(msg)
+        self._history = history
+        checks.check_place(self._path)
+        checks.check_writable(self._path)
+        if self._path.exists() and self._path.stat().st_size > 0:
+            self._probe()  # what the file is, before anything is written or made beside it
+        lock = RunnerLock(self._path)
+        lock.acquire(runner_id)
+        try:
+            conn = self._connect()
+            try:
+                books = self._prepare(conn, runner_id)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
+        self._conn, self._lock, self._books = conn, lock, books
+        self._since_trim = {}
+
+    def close(self) -> None:
+        with self._writing:  # a batch being written finishes first
+            conn, self._conn = self._conn, None
+            lock, self._lock = self._lock, None
+            self._books = None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()  # the last connection checkpoints the WAL into the file
+        if lock is not None:
+            lock.release()
+
+    def _probe(self) -> None:
+        """Check the file read-only: an actors store this code can open, or an empty one."""
+        try:
+            with contextlib.closing(self._reader()) as conn:
+                self._inspect(conn, migrating=True)
+        except sqlite3.Error as error:
+            raise self._error(error, "cannot be opened") from error
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # check_same_thread=False: opened here, then used by the writer thread only.
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as error:
+            raise self._error(error, "cannot be opened") from error
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                msg = (
+                    f"{self._name} cannot use WAL journal mode (it stays in {mode!r} mode): put "
+                    "it on a local disk"
+                )
+                raise StoreError(msg)
+            conn.execute("PRAGMA synchronous = NORMAL")  # enough for WAL: see the module doc
+        except BaseException as error:
+            conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise self._error(error, "cannot be opened") from error
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection, runner_id: str) -> StoreBooks:
+        """Create or migrate the schema and record the runner, in one transaction; the books
+        of the rows, as that transaction left them."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._inspect(conn, migrating=True)
+                if version is None:
+                    schema.create(conn, serializer=self._serializer.name, created_at=_now())
+                else:
+                    steps = schema.plan(version, store=self._name)
+                    schema.migrate(conn, steps, store=self._name)
+                    checks.check_tables(conn, self._path)
+                conn.execute(
+                    _RUNNER_UPSERT,
+                    (runner_id, os.getpid(), socket.gethostname(), _now(), _now()),
+                )
+                books = StoreBooks(conn)
+                conn.execute("COMMIT")
+                return books
+            except BaseException:
+                _rollback(conn)
+                raise
+        except sqlite3.Error as error:
+            raise self._error(error, "cannot be opened") from error
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def load(self) -> list[StoredProgram]:
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(
+                f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs ORDER BY install_order"
+            ).fetchall()
+            return [self._stored(conn, decode(ProgramRow, row)) for row in rows]
+
+    def load_program(self, program_id: str) -> StoredProgram | None:
+        books = self._books
+        if books is not None and program_id not in books.epochs:
+            # The runner holding the store knows every row: installing a new program reads
+            # nothing (a read steps statements, each a wait for the GIL under load).
+            return None
+        with self._reading() as conn:
+            if conn is None:
+                return None
+            row = conn.execute(
+                f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs WHERE id = ?",
+                (program_id,),
+            ).fetchone()
+            return None if row is None else self._stored(conn, decode(ProgramRow, row))
+
+    def _stored(self, conn: sqlite3.Connection, row: ProgramRow) -> StoredProgram:
+        runs = conn.execute(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM actors_runs WHERE program_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (row.id, self._history),
+        ).fetchall()
+        firings = conn.execute(
+            f"SELECT {', '.join(FIRING_COLUMNS)} FROM actors_firings "
+            "WHERE program_id = ? AND status = 'fired' ORDER BY scheduled_at",
+            (row.id,),
+        ).fetchall()
+        return StoredProgram(
+            row=row,
+            runs=tuple(decode(RunRow, run) for run in runs),
+            open_firings=tuple(decode(FiringRow, firing) for firing in firings),
+        )
+
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection of the calling thread's own."""
+        uri = f"file:{quote(str(self._path))}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=self._busy_timeout, isolation_level=None)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """A connection in a read transaction (one snapshot, however long the writer writes),
+        or `None` for a store with nothing in it yet. A store that is not open is checked
+        first, read-only, and not locked: `actors status` reads a store a runner holds."""
+        opened = self._conn is not None
+        if not opened and not self._path.exists():
+            msg = f"{self._name} does not exist: check the path"
+            raise StoreError(msg)
+        try:
+            with contextlib.closing(self._reader()) as conn:
+                conn.execute("BEGIN")
+                if not opened and self._inspect(conn) is None:
+                    yield None
+                else:
+                    yield conn
+                conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise self._error(error, "cannot be read") from error
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        if not batch:
+            return []
+        with self._writing:
+            conn = self._conn
+            if conn is None:
+                msg = f"{self._name} is not open: writes need open() first"
+                raise StoreError(msg)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    assert self._books is not None  # set with _conn
+                    draft = Draft(self._books)
+                    results, grown = write_batch(conn, batch, draft)
+                    since_trim = self._trim(conn, grown)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+            except Exception as error:
+                # Whatever failed (SQLite, or a row it cannot hold), the batch was rolled back.
+                after = f"none of the {len(batch)} change(s) of this batch was written"
+                if isinstance(error, sqlite3.Error):
+                    raise self._error(error, "cannot be written", after) from error
+                msg = f"{self._name} cannot be written ({error}): {after}"
+                raise StoreError(msg) from error
+            self._since_trim = since_trim
+            draft.apply()
+            return results
+
+    def _trim(self, conn: sqlite3.Connection, grown: Counter[str]) -> dict[str, int]:
+        """Keep the newest `history` runs and concluded firings of each program that grew by
+        a tenth of `history` rows since its last trim; the counts since, once committed.
+
+        Trimming a program walks `history` entries of an index, so it is done now and then,
+        not per batch: a program holds fewer than `history + history // 10` runs, and reads
+        return the newest `history`. Firings go with the same bound (the newest always stays)
+        so a store does not grow by a row per tick forever: an older scheduled time cannot
+        fire again anyway, as a runner fires only after the stored `last_fire`. Open firings
+        stay until concluded.
+        """
+        since_trim = dict(self._since_trim)
+        every = max(1, self._history // 10)
+        due = []
+        for program_id, added in grown.items():
+            if not added:  # deleted in this batch
+                since_trim.pop(program_id, None)
+                continue
+            # A program not trimmed yet since open is trimmed at its first write: what an
+            # earlier run (or a larger `history`) left is bounded at once.
+            count = since_trim.get(program_id, every) + added
+            if count >= every:
+                due.append(program_id)
+                count = 0
+            since_trim[program_id] = count
+        if due:
+            trim(conn, due, self._history)
+        return since_trim
+
+    def _inspect(self, conn: sqlite3.Connection, *, migrating: bool = False) -> int | None:
+        return checks.inspect(
+            conn, self._path, serializer=self._serializer.name, migrating=migrating
+        )
+
+    def _error(self, error: sqlite3.Error, doing: str, after: str = "") -> StoreError:
+        return checks.explain(
+            error, self._path, doing, busy_timeout=self._busy_timeout, after=after
+        )
+
+
+def _now() -> int:
+    """Now, in microseconds since the Unix epoch: when a runner came, not scheduling time."""
+    return time.time_ns() // 1000
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on some errors)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")

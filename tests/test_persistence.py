@@ -1,0 +1,392 @@
+"""Persistence through the Runner: a restart forgets nothing (an SQLite store under tmp_path,
+time from a ManualClock shared by the runner before and after the restart)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors import (
+    ManualClock,
+    Misfire,
+    Program,
+    ProgramExists,
+    ProgramNotFound,
+    Runner,
+    StoreError,
+    every,
+)
+from actors.errors import StateNotSerializable
+from actors.store.abc import FiringRow, Write
+from actors.store.sqlite import SQLiteStore
+from tests.conftest import T0
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "actors.db"
+
+
+def store(path: Path) -> SQLiteStore:
+    """A store that commits at once: tests need no group-commit wait."""
+    return SQLiteStore(path, flush_interval=0)
+
+
+def raw(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of `sql` read straight from the file, past the store."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def counting(**fields: Any) -> Program:
+    """A program whose state counts its successful runs (lambdas: not restorable alone)."""
+    created: list[int] = fields.pop("created", [])
+    defaults: dict[str, Any] = {
+        "id": "p",
+        "interval": 1,
+        "min": 1,
+        "create_fn": lambda: created.append(1) or 0,
+        "main_fn": lambda args, ts: 1,
+        "merge_fn": lambda state, result: state + result,
+    }
+    return Program(**{**defaults, **fields})
+
+
+def test_restart_adopts_state_counters_history_and_position(path: Path) -> None:
+    """A program installed again after a restart goes on where it was: its state, counters,
+    history and schedule position are the stored ones, and create_fn is not called."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting())
+        clock.advance(5)
+        assert runner.get_state("p") == 5
+
+    created: list[int] = []
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(created=created))
+        info = runner.info("p")
+        assert (info.state, info.runs, info.succeeded) == (5, 5, 5)
+        assert info.next_run == T0 + timedelta(seconds=6)
+        assert len(runner.history("p")) == 5
+        clock.advance(3)
+        assert runner.get_state("p") == 8
+        assert [r.scheduled_at for r in runner.history("p", limit=3)] == [
+            T0 + timedelta(seconds=s) for s in (8, 7, 6)
+        ]
+    assert created == []
+
+
+def test_a_program_with_lambdas_waits_for_its_code(path: Path) -> None:
+    """After a restart a program the code has not installed yet is listed as waiting, with its
+    stored state and counters; it cannot be used until installed."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting())
+        clock.advance(2)
+    with Runner(clock=clock, store=store(path)) as runner:
+        info = runner.info("p")
+        assert (info.status, info.state, info.runs) == ("waiting", 2, 2)
+        assert [i.id for i in runner.programs()] == ["p"]
+        with pytest.raises(ProgramNotFound, match="waits for its code"):
+            runner.trigger("p")
+        runner.install(counting())
+        assert runner.info("p").status == "active"
+
+
+@pytest.mark.parametrize(
+    ("coalesce", "runs", "missed"), [("latest", 1, 14), ("all", 15, 0), ("skip", 0, 15)]
+)
+def test_downtime_is_a_clock_jump(path: Path, coalesce: str, runs: int, missed: int) -> None:
+    """Ticks due while no runner ran go through misfire: 15 s of downtime over every(1)."""
+    clock = ManualClock(T0)
+    misfire = Misfire(coalesce=coalesce)  # type: ignore[arg-type]
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(misfire=misfire))
+        clock.advance(5)
+    clock.jump(15)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(misfire=misfire))
+        runner.settle()
+        info = runner.info("p")
+        assert (info.runs - 5, info.missed) == (runs, missed)
+        assert info.state == 5 + runs
+
+
+def test_callables_by_reference_restore_without_code(path: Path) -> None:
+    """A program of module-level callables (or "module:function" strings) comes back at start
+    with no code installing it, and runs on."""
+    clock = ManualClock(T0)
+    program = Program(
+        id="ref",
+        interval=1,
+        min=1,
+        main_fn="tests.programs_for_store:count",
+        create_fn="tests.programs_for_store:zero",
+        merge_fn="tests.programs_for_store:add",
+    )
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(program)
+        clock.advance(3)
+    with Runner(clock=clock, store=store(path)) as runner:
+        assert runner.info("ref").status == "active"
+        clock.advance(2)
+        assert runner.get_state("ref") == 5
+
+
+def test_a_reference_that_no_longer_imports_fails_that_program_only(path: Path) -> None:
+    """A stored reference that does not import any more marks that program failed, naming the
+    reference; the other programs run."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(
+            Program(id="ok", interval=1, min=1, main_fn="tests.programs_for_store:count")
+        )
+        runner.install(
+            Program(id="gone", interval=1, min=1, main_fn="tests.programs_for_store:count")
+        )
+    writer = store(path)
+    writer.open("surgeon")
+    row = writer.load_program("gone")
+    assert row is not None
+    broken = row.row.definition.replace("programs_for_store:count", "no_such_module:count")  # type: ignore[union-attr]
+    import attrs
+
+    writer.write([Write(program_id="gone", program=attrs.evolve(row.row, definition=broken))])
+    writer.close()
+    with Runner(clock=clock, store=store(path)) as runner:
+        gone = runner.info("gone")
+        assert gone.status == "failed"
+        assert "no_such_module" in str(gone.last_error)
+        clock.advance(1)
+        assert runner.info("ok").runs == 1
+
+
+def test_replace_starts_fresh(path: Path) -> None:
+    """install(replace=True) of a stored program starts it fresh: create_fn, zero counters."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting())
+        clock.advance(3)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(), replace=True)
+        info = runner.info("p")
+        assert (info.state, info.runs, runner.history("p")) == (0, 0, [])
+
+
+def test_uninstall_forgets_the_program_in_the_store(path: Path) -> None:
+    """An uninstalled program is not restored, nor listed, after a restart."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting())
+        clock.advance(1)
+        runner.uninstall("p")
+    with Runner(clock=clock, store=store(path)) as runner:
+        assert runner.programs() == []
+
+
+def test_a_state_that_cannot_be_stored_fails_the_run(path: Path) -> None:
+    """A merged state that is not JSON fails that run with StateNotSerializable; the state
+    stays the stored one, in memory and in the store."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(
+            Program(
+                id="p",
+                create_fn=lambda: {"n": 0},
+                main_fn=lambda args, ts: {"bad": object()},
+            )
+        )
+        with pytest.raises(StateNotSerializable, match="program 'p'"):
+            runner.trigger("p")
+        assert runner.get_state("p") == {"n": 0}
+        assert runner.info("p").failed == 1
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(Program(id="p", main_fn=lambda args, ts: None))
+        assert runner.get_state("p") == {"n": 0}
+
+
+def test_pause_and_spawns_are_kept(path: Path) -> None:
+    """A paused program comes back paused, with as many spawns as it had."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(max=5))
+        runner.spawn("p", 2)
+        runner.pause("p")
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(max=5))
+        info = runner.info("p")
+        assert (info.status, info.spawns) == ("paused", 3)
+
+
+def test_a_run_cut_off_by_a_crash_is_interrupted_and_recovered(path: Path) -> None:
+    """A firing stored without an outcome (the process died during the run) is recorded
+    `interrupted` and counted failed; with recover=True it runs once more."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(recover=True))
+        clock.advance(2)
+    cut = T0 + timedelta(seconds=3)
+    writer = store(path)
+    writer.open("crashed")
+    stored = writer.load_program("p")
+    assert stored is not None
+    import attrs
+
+    writer.write(
+        [
+            Write(
+                program_id="p",
+                firing=FiringRow(program_id="p", scheduled_at=cut, run_id="p#3"),
+                program=attrs.evolve(stored.row, last_fire=cut),
+            )
+        ]
+    )
+    writer.close()
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(recover=True))
+        runner.settle()
+        statuses = [(r.status, r.scheduled_at) for r in runner.history("p", limit=3)]
+        assert ("interrupted", cut) in statuses
+        assert ("completed", cut) in statuses  # recovered: ran once more
+        info = runner.info("p")
+        assert (info.failed, info.state) == (1, 3)
+
+
+def test_a_second_runner_on_the_same_file_is_refused(path: Path) -> None:
+    """While one runner holds a store, another gets a StoreError naming the holder."""
+    with (
+        Runner(id="first", clock=ManualClock(T0), store=store(path)),
+        pytest.raises(StoreError, match="in use by runner first \\(pid"),
+    ):
+        Runner(id="second", clock=ManualClock(T0), store=store(path))
+
+
+def test_stop_flushes(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Everything a runner did is in the store once stop() returns (the default group commit
+    of 10 ms included)."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=SQLiteStore(path)) as runner:
+        runner.install(counting())
+        clock.advance(4)
+    reader = SQLiteStore(path)
+    reader.open("reader")
+    stored = reader.load_program("p")
+    reader.close()
+    assert stored is not None
+    assert (stored.row.runs, len(stored.runs)) == (4, 4)
+    assert stored.row.last_fire == T0 + timedelta(seconds=4)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_every_grid_survives_a_restart(path: Path) -> None:
+    """An every(10) program installed at 00:00:03 keeps ticking at :13, :23, ... after a
+    restart at 00:00:15 (its anchor is stored)."""
+    clock = ManualClock(T0 + timedelta(seconds=3))
+    seen: list[Any] = []
+    program = Program(id="g", schedule=every(10), min=1, main_fn=lambda a, ts: seen.append(ts))
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(program)
+        clock.advance(12)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(program)
+        clock.advance(10)
+    assert [int((ts - T0).total_seconds()) for ts in seen] == [13, 23]
+
+
+def test_code_installing_a_restored_program_takes_it_over(path: Path) -> None:
+    """A program restored at start (its callables import) may be installed by the code again:
+    the same definition is taken as it runs; a changed one replaces it, keeping its data."""
+    clock = ManualClock(T0)
+    program = Program(
+        id="ref",
+        interval=1,
+        min=1,
+        main_fn="tests.programs_for_store:count",
+        create_fn="tests.programs_for_store:zero",
+        merge_fn="tests.programs_for_store:add",
+    )
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(program)
+        clock.advance(2)
+    with Runner(clock=clock, store=store(path)) as runner:
+        assert runner.install(program) == program  # no ProgramExists
+        clock.advance(1)
+        with pytest.raises(ProgramExists):  # the code installed it: a second install fails
+            runner.install(program)
+    with Runner(clock=clock, store=store(path)) as runner:
+        changed = Program(
+            id="ref",
+            interval=1,
+            min=2,
+            main_fn="tests.programs_for_store:count",
+            create_fn="tests.programs_for_store:zero",
+            merge_fn="tests.programs_for_store:add",
+        )
+        runner.install(changed)  # the code's definition replaces the restored one
+        info = runner.info("ref")
+        assert (info.state, info.spawns, info.min) == (3, 2, 2)
+
+
+def test_settle_returns_once_the_store_has_committed(path: Path) -> None:
+    """`settle()` waits for the store too: right after it, another reader of the file sees every
+    run that settled, even with commits grouped 0.2 s apart."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=SQLiteStore(path, flush_interval=0.2)) as runner:
+        runner.install(counting())
+        clock.advance(3)
+        runner.settle()
+        (stored,) = SQLiteStore(path).load()  # read without opening: no lock needed
+        assert (stored.row.runs, stored.row.succeeded) == (3, 3)
+        assert len(stored.runs) == 3
+
+
+def test_a_stored_tick_that_does_not_run_is_not_taken_for_a_cut_off_run(path: Path) -> None:
+    """A tick whose firing was stored but that ran nowhere (its spawn was busy with a tick
+    queued already) is marked skipped in the store: a restart finds no run cut off by a
+    crash, so nothing is recorded interrupted and nothing runs again."""
+    clock = ManualClock(T0)
+    release = threading.Event()
+
+    def hang_until_released(args: Any, timestamp: Any) -> int:
+        release.wait(30)
+        return 1
+
+    program = counting(main_fn=hang_until_released, overlap="queue", timeout=60, recover=True)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(program)
+        clock.advance(3, stuck_after=0.1)  # 1 runs and hangs, 2 is queued, 3 finds no room
+        release.set()
+        runner.settle()
+        assert runner.info("p").skipped == 1
+    firings = dict(raw(path, "SELECT scheduled_at, status FROM actors_firings"))
+    assert sorted(firings.values()) == ["completed", "completed", "skipped"]
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(recover=True))
+        runner.settle()
+        assert [r.status for r in runner.history("p")].count("interrupted") == 0
+        assert (runner.info("p").failed, runner.get_state("p")) == (0, 2)
+
+
+def test_a_tick_every_spawn_is_too_busy_for_is_not_stored(path: Path) -> None:
+    """With overlap "skip", a tick that comes while every spawn is busy is skipped at once,
+    as without a store, and writes no firing: only the ticks that run are stored."""
+    clock = ManualClock(T0)
+    release = threading.Event()
+
+    def hang_until_released(args: Any, timestamp: Any) -> int:
+        release.wait(30)
+        return 1
+
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(main_fn=hang_until_released, timeout=60))
+        clock.advance(4, stuck_after=0.1)
+        release.set()
+        runner.settle()
+        assert runner.info("p").skipped == 3
+    assert raw(path, "SELECT status FROM actors_firings") == [("completed",)]
