@@ -20,6 +20,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,14 @@ RESULT_PREFIX = "BENCH-RESULT "
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 SCHEDULERS = ("actors", "apscheduler", "schedule")
-LABELS = {"actors": "actors", "apscheduler": "APScheduler", "schedule": "schedule"}
+STORE = "actors-sqlite"  # actors again, with every firing, outcome and state committed
+WITH_STORE = (*SCHEDULERS, STORE)
+LABELS = {
+    "actors": "actors",
+    "apscheduler": "APScheduler",
+    "schedule": "schedule",
+    STORE: "actors with an SQLite store",
+}
 INSTALL_BUDGET = 120.0
 
 
@@ -76,16 +84,16 @@ CASES = (
     Case("staggered", "1,000 jobs x 1 Hz, staggered", "lateness",
          {"n": 1000, "interval": 1.0, "aligned": False}),
     Case("aligned", "1,000 jobs x 1 Hz, aligned", "lateness",
-         {"n": 1000, "interval": 1.0, "aligned": True}),
+         {"n": 1000, "interval": 1.0, "aligned": True}, schedulers=WITH_STORE),
     Case("aligned10", "100 jobs x 10 Hz, aligned", "lateness",
          {"n": 100, "interval": 0.1, "aligned": True}),
     Case("idle", "idle: 1,000 jobs every 1 min", "idle", {"n": 1000}),
     Case("tp25k", "no-op runs/s, 25,000/s offered (100 jobs x every 4 ms)", "throughput",
-         {"n": 100, "interval": 0.004}),
+         {"n": 100, "interval": 0.004}, schedulers=WITH_STORE),
     Case("tpmax", "no-op runs/s, saturated (100 jobs x every 1 ms)", "throughput",
-         {"n": 100, "interval": 0.001}),
+         {"n": 100, "interval": 0.001}, schedulers=WITH_STORE),
     Case("install10k", "install 10,000 jobs (one spawn each)", "install",
-         {"n": 10_000}, schedulers=("actors", "apscheduler")),
+         {"n": 10_000}, schedulers=("actors", "apscheduler", STORE)),
     Case("install100k", "install 100,000 jobs (one spawn each)", "install",
          {"n": 100_000}, schedulers=("actors",), full_only=True),
 )  # fmt: skip
@@ -132,6 +140,8 @@ def run_one(scheduler: str, case: Case, settings: Settings) -> dict[str, Any]:
     # Measure the `actors` of this tree, whatever copy the venv has installed.
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    folder = tempfile.TemporaryDirectory(prefix="actors-bench-")  # a store file, if any
+    env["ACTORS_BENCH_DIR"] = folder.name
     try:
         done = subprocess.run(
             command,
@@ -145,6 +155,8 @@ def run_one(scheduler: str, case: Case, settings: Settings) -> dict[str, Any]:
         )
     except subprocess.TimeoutExpired:
         return {"error": f"no answer within {hard_timeout} s (killed)"}
+    finally:
+        folder.cleanup()
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
@@ -262,6 +274,8 @@ def metric_row(
         for other in ratio_with
         if other in case.schedulers
     }
+    if STORE in case.schedulers:
+        ratios["store"] = fmt_ratio(values.get(STORE), values.get("actors"))
     return Row(label, cells, ratios)
 
 
@@ -310,8 +324,13 @@ COLUMNS = (
     ("actors", "actors"),
     ("apscheduler", "APScheduler"),
     ("schedule", "schedule"),
+    (STORE, "actors + SQLite"),
 )
-RATIO_COLUMNS = (("apscheduler", "actors / APScheduler"), ("schedule", "actors / schedule"))
+RATIO_COLUMNS = (
+    ("apscheduler", "actors / APScheduler"),
+    ("schedule", "actors / schedule"),
+    ("store", "SQLite / memory"),
+)
 
 
 def rich_table(rows: list[Row], title: str) -> Table:
@@ -433,16 +452,49 @@ def verdicts(outcomes: dict[tuple[str, str], Outcome]) -> list[Verdict]:
             f"saturated: {fmt_number(rates[1], 0)})",
         )
     )
+    out += store_verdicts(outcomes)
+    measured = [
+        (key, scheduler)
+        for key in ("staggered", "aligned", "aligned10")
+        for scheduler in ("actors", STORE)
+        if (key, scheduler) in outcomes
+    ]
     lost = {
-        key: outcomes[key, "actors"].total("lost") for key in ("staggered", "aligned", "aligned10")
+        key if scheduler == "actors" else f"{key} (SQLite)": outcomes[key, scheduler].total("lost")
+        for key, scheduler in measured
     }
-    errors = sum(len(outcomes[key, "actors"].failures) for key in lost)
+    errors = sum(len(outcomes[pair].failures) for pair in measured)
     out.append(
         Verdict(
             "no run lost",
             sum(lost.values()) == 0 and errors == 0,
             ", ".join(f"{key}: {n}" for key, n in lost.items())
             + (f"; {errors} failed measurement(s)" if errors else ""),
+        )
+    )
+    return out
+
+
+def store_verdicts(outcomes: dict[tuple[str, str], Outcome]) -> list[Verdict]:
+    """The store's goals (issue 12): at most 15 % of throughput, at most +5 ms aligned p99."""
+    parts, ok = [], True
+    for key in ("tp25k", "tpmax"):
+        memory = outcomes[key, "actors"].median("runs_per_s")
+        stored = outcomes[key, STORE].median("runs_per_s")
+        if memory is None or stored is None:
+            return [Verdict("SQLite store costs ≤ 15 % of throughput", None, f"{key}: no figure")]
+        ok &= stored >= 0.85 * memory
+        parts.append(f"{key}: {stored:,.0f} vs {memory:,.0f} runs/s ({stored / memory - 1:+.0%})")
+    out = [Verdict("SQLite store costs ≤ 15 % of throughput", ok, "; ".join(parts))]
+    memory = outcomes["aligned", "actors"].median("p99_ms")
+    stored = outcomes["aligned", STORE].median("p99_ms")
+    out.append(
+        Verdict(
+            "SQLite store adds ≤ 5 ms to the aligned p99",
+            None if memory is None or stored is None else stored <= memory + 5.0,
+            "no figure"
+            if memory is None or stored is None
+            else f"{stored:.1f} ms vs {memory:.1f} ms ({stored - memory:+.1f} ms)",
         )
     )
     return out
@@ -509,7 +561,7 @@ def results_markdown(
         "",
         markdown_table(rows),
         "",
-        "Goals of issue 3:",
+        "Goals (issue 3, and issue 12 for the SQLite store):",
         "",
         "| goal | verdict | figures |",
         "|---|---|---|",
@@ -598,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = verdicts(outcomes)
     notes = collect_notes(outcomes)
     title = (
-        "actors vs APScheduler 3.11 vs schedule 1.2 "
+        "actors vs APScheduler 3.11 vs schedule 1.2, and actors with an SQLite store "
         "(medians; a ratio < 1 favours actors, except for runs/s)"
     )
     console.print()

@@ -8,6 +8,8 @@ measured).
 Schedulers, each driven the way its users drive it:
 
 - `actors`: `Runner()` (SystemClock); one `Program(min=1, schedule=every(...))` per job.
+- `actors-sqlite`: the same with `Runner(store=...)`, an SQLite file in `$ACTORS_BENCH_DIR`
+  (a fresh temporary folder per measurement): every firing, outcome and state is committed.
 - `apscheduler`: APScheduler 3.11 `BackgroundScheduler` with its default executor (a
   `ThreadPoolExecutor` of 10 threads) and job defaults; one `IntervalTrigger` job per job.
 - `schedule`: `schedule` 1.2; jobs run inline by `run_pending()` on one loop thread that waits
@@ -28,6 +30,7 @@ import logging
 import math
 import os
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -88,11 +91,11 @@ class Adapter:
 class ActorsAdapter(Adapter):
     name = "actors"
 
-    def __init__(self) -> None:
+    def __init__(self, store: str | None = None) -> None:
         from actors import Program, Runner, every
 
         self._program, self._every = Program, every
-        self.runner = Runner(id="bench")
+        self.runner = Runner(id="bench", store=store)
 
     def add_timed(self, i: int, interval: float, origin: float, rec: Recorder) -> None:
         times, keys, jobs, counter, cap = rec.times, rec.keys, rec.jobs, rec.counter, rec.capacity
@@ -128,6 +131,14 @@ class ActorsAdapter(Adapter):
         except Exception as error:  # the figures matter more than this detail
             return {"status_error": repr(error)}
         return {"skipped": totals.get("skipped", 0), "missed": totals.get("missed", 0)}
+
+
+class ActorsSQLiteAdapter(ActorsAdapter):
+    name = "actors-sqlite"
+
+    def __init__(self) -> None:
+        folder = os.environ.get("ACTORS_BENCH_DIR") or tempfile.mkdtemp(prefix="actors-bench-")
+        super().__init__(store=os.path.join(folder, "bench.db"))
 
 
 class APSchedulerAdapter(Adapter):
@@ -231,6 +242,7 @@ class ScheduleAdapter(Adapter):
 
 ADAPTERS: dict[str, type[Adapter]] = {
     "actors": ActorsAdapter,
+    "actors-sqlite": ActorsSQLiteAdapter,
     "apscheduler": APSchedulerAdapter,
     "schedule": ScheduleAdapter,
 }
