@@ -3,6 +3,7 @@ writes mean one by one, however large it is."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -116,33 +117,58 @@ def test_a_batch_larger_than_one_statement_holds_is_written_whole(store: SQLiteS
     assert len(stored.open_firings) == 3000
 
 
-def test_the_statements_of_a_batch_do_not_grow_with_its_size(tmp_path: Path) -> None:
-    """A batch of 400 runs of 40 programs takes as many statements as one of 4 runs: the
-    writer steps few statements whatever the load (each step gives up the GIL)."""
-    counts = []
-    for size in (4, 400):
-        store = SQLiteStore(tmp_path / f"{size}.db")
-        store.open("runner-1")
-        store.write([install(f"p{n % 40}") for n in range(40)])
-        statements: list[str] = []
-        assert store._conn is not None
-        store._conn.set_trace_callback(statements.append)
-        batch = [
-            Write(
-                program_id=f"p{n % 40}",
-                epoch=0,
-                program=program(f"p{n % 40}", runs=n),
-                firing=firing(f"p{n % 40}", n),
-                run=run(f"p{n % 40}", n),
-            )
-            for n in range(size)
-        ]
-        assert store.write(batch) == ["ok"] * size
+def traced(store: SQLiteStore, batch: list[Write]) -> list[str]:
+    """The statements the store runs to write `batch` (SQLite traces a statement again for
+    each trigger it runs: those repeats are not counted)."""
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    try:
+        assert store.write(batch) == ["ok"] * len(batch)
+    finally:
         store._conn.set_trace_callback(None)
+    return [sql for sql, _ in itertools.groupby(statements)]
+
+
+def busy_batch(size: int, start: int = 0) -> list[Write]:
+    """`size` runs of 40 programs from minute `start`, each with its firing and its program
+    row."""
+    return [
+        Write(
+            program_id=f"p{n % 40}",
+            epoch=0,
+            program=program(f"p{n % 40}", runs=n),
+            firing=firing(f"p{n % 40}", n),
+            run=run(f"p{n % 40}", n),
+        )
+        for n in range(start, start + size)
+    ]
+
+
+def test_a_batch_is_one_statement_whatever_its_size(tmp_path: Path) -> None:
+    """A batch of 4 runs and one of 400 are each a single INSERT (its own transaction, no
+    BEGIN or COMMIT to step): the writer steps as few statements as it can, whatever the
+    load, as each step gives up the GIL."""
+    store = SQLiteStore(tmp_path / "actors.db")
+    store.open("runner-1")
+    try:
+        store.write([install(f"p{n}") for n in range(40)])
+        store.write(busy_batch(40))  # the first writes of a program trim it
+        for size, start in ((4, 40), (400, 44)):
+            statements = traced(store, busy_batch(size, start))
+            assert len(statements) == 1
+            assert statements[0].startswith("INSERT INTO actors_batch")
+    finally:
         store.close()
-        counts.append(len(statements))
-    assert counts[1] <= counts[0] + 2  # the trim of 40 programs, at their first write
-    assert counts[1] < 15
+
+
+def test_a_batch_with_a_trim_or_a_delete_is_one_transaction(store: SQLiteStore) -> None:
+    """A batch that needs more than one statement (a program's first trim, a delete) runs
+    them in one transaction."""
+    statements = traced(store, [install("p"), Write(program_id="p", delete=True)])
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[-1] == "COMMIT"
+    assert [sql.split()[0] for sql in statements[1:-1]] == ["INSERT", *["DELETE"] * 3]
 
 
 def test_a_delete_inside_a_batch_drops_only_what_came_before_it(store: SQLiteStore) -> None:

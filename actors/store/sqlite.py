@@ -42,7 +42,15 @@ from actors.store.abc import (
 from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, decode
 from actors.store.lock import RunnerLock
 from actors.store.serializers import serializer_named
-from actors.store.sqlite_batch import Draft, StoreBooks, trim, write_batch
+from actors.store.sqlite_batch import (
+    BATCH_DDL,
+    Draft,
+    StoreBooks,
+    older_firings,
+    stored_firings,
+    trim_statements,
+    write_batch,
+)
 from actors.validation import check_int, check_non_empty_str, check_seconds
 
 __all__ = ["SQLiteStore"]
@@ -188,6 +196,8 @@ class SQLiteStore(Store):
                 )
                 raise StoreError(msg)
             conn.execute("PRAGMA synchronous = NORMAL")  # enough for WAL: see the module doc
+            for statement in BATCH_DDL:  # the writer's view of a batch, on this connection only
+                conn.execute(statement)
         except BaseException as error:
             conn.close()
             if isinstance(error, sqlite3.Error):
@@ -295,18 +305,28 @@ class SQLiteStore(Store):
         if not batch:
             return []
         with self._writing:
-            conn = self._conn
-            if conn is None:
+            conn, books = self._conn, self._books
+            if conn is None or books is None:
                 msg = f"{self._name} is not open: writes need open() first"
                 raise StoreError(msg)
+            draft = Draft(books)
+            limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                # A batch of one statement is its own transaction: see sqlite_batch.
+                older = older_firings(batch, draft)
+                if older:
+                    conn.execute("BEGIN IMMEDIATE")
                 try:
-                    assert self._books is not None  # set with _conn
-                    draft = Draft(self._books)
-                    results, grown = write_batch(conn, batch, draft)
-                    since_trim = self._trim(conn, grown)
-                    conn.execute("COMMIT")
+                    stored = stored_firings(conn, older, limit) if older else set()
+                    results, grown, statements = write_batch(batch, draft, stored, limit)
+                    since_trim, due = self._trim(grown)
+                    statements += trim_statements(due, self._history, limit)
+                    if len(statements) > 1 and not conn.in_transaction:
+                        conn.execute("BEGIN IMMEDIATE")
+                    for sql, parameters in statements:
+                        conn.execute(sql, parameters)
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
                 except BaseException:
                     _rollback(conn)
                     raise
@@ -321,9 +341,10 @@ class SQLiteStore(Store):
             draft.apply()
             return results
 
-    def _trim(self, conn: sqlite3.Connection, grown: Counter[str]) -> dict[str, int]:
-        """Keep the newest `history` runs and concluded firings of each program that grew by
-        a tenth of `history` rows since its last trim; the counts since, once committed.
+    def _trim(self, grown: Counter[str]) -> tuple[dict[str, int], list[str]]:
+        """The programs to trim with this batch (those that grew by a tenth of `history` rows
+        since their last trim), and the counts since, once committed: the runs beyond the
+        newest `history` go, and the concluded firings beyond the newest `history` firings.
 
         Trimming a program walks `history` entries of an index, so it is done now and then,
         not per batch: a program holds fewer than `history + history // 10` runs, and reads
@@ -346,9 +367,7 @@ class SQLiteStore(Store):
                 due.append(program_id)
                 count = 0
             since_trim[program_id] = count
-        if due:
-            trim(conn, due, self._history)
-        return since_trim
+        return since_trim, due
 
     def _inspect(self, conn: sqlite3.Connection, *, migrating: bool = False) -> int | None:
         return checks.inspect(

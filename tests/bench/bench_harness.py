@@ -622,6 +622,14 @@ def collect_notes(outcomes: dict[tuple[str, str], Outcome]) -> list[str]:
                 f"APScheduler reported {aps_missed:,} misfires and {aps_busy:,} runs refused "
                 f"at max_instances (all repeats, including warm-up)."
             )
+    for case in ("tp25k", "tpmax"):
+        stored = outcomes.get((case, STORE))
+        if stored is not None and (stored.total("skipped") or stored.total("missed")):
+            notes.append(
+                f"{case} with the SQLite store: actors counted {stored.total('skipped'):,} "
+                f"skipped and {stored.total('missed'):,} missed ticks (a tick runs once its "
+                "firing is committed, so ticks coming faster than that find the spawn busy)."
+            )
     return notes
 
 
