@@ -37,7 +37,7 @@ $(VENV)/.installed-bench: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-# The comparison of issue 3 (~8 min; QUICK=1 for ~1 min): prints a table, writes docs/performance.md.
+# The comparison of issues 3 and 12 (~13 min; QUICK=1 for ~2 min): prints a table, writes docs/performance.md.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m tests.bench $(if $(filter-out 0,$(QUICK)),--quick)
 

@@ -5,7 +5,7 @@ schedule, actors, ...), each measurement in a fresh subprocess (`bench_workloads
 each measurement and takes medians, then prints one table of figures and ratios plus the goal
 verdicts, and writes the same to docs/performance.md.
 
-    python -m tests.bench            # the full run, ~8 minutes on 2 cores; writes the docs
+    python -m tests.bench            # the full run, ~13 minutes on 2 cores; writes the docs
     python -m tests.bench --quick    # ~1 minute; prints only (add --write to write the docs)
     QUICK=1 make bench               # the same through make
 """
@@ -577,7 +577,7 @@ DOC_HEAD = """# Performance
 
 How `actors` compares with [APScheduler](https://apscheduler.readthedocs.io/) 3.11 and
 [schedule](https://schedule.readthedocs.io/) 1.2 on the same machine, in the same run (issue 3).
-Regenerate with `make bench` (about 8 minutes on 2 cores); `QUICK=1 make bench` or
+Regenerate with `make bench` (about 13 minutes on 2 cores); `QUICK=1 make bench` or
 `python -m tests.bench --quick` gives rough figures in about a minute. The harness lives in
 `tests/bench/`; everything between the `bench:begin` and `bench:end` markers below is written by
 it, the rest of this page is not touched.
