@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/worker_pool.py
 
 test: $(STAMP)
+	@.ci/ensure-postgres
 	$(BIN)/ruff check actors tests examples
 	$(BIN)/python -m pytest
 

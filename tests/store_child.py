@@ -3,8 +3,8 @@
 Modes (each prints one line when it is where the test wants it, then waits for its stdin to
 close, so the test synchronises on output and never on time):
 
-- `hold`: open an SQLiteStore as runner RUNNER, commit one program `from-child`, print
-  `holding <pid>`, wait.
+- `hold`: open the store at PATH (a file, or a PostgreSQL URL) as runner RUNNER, commit one
+  program `from-child`, print `holding <pid>`, wait.
 - `lock`: take a write transaction on the file with plain `sqlite3` (not actors), print
   `locked`, wait, roll back.
 - `open`: try to open the store as runner `child`, print `opened` or `StoreError: <message>`.
@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 # Everything is imported before `open` drops privileges: the interpreter's own files may not
 # be readable by nobody.
 from actors.errors import StoreError
+from actors.store import SQLiteStore, open_store
 from actors.store.abc import ProgramRow, Write
-from actors.store.sqlite import SQLiteStore
 
 NOBODY = 65534
 
 
 def hold(path: str, runner_id: str) -> None:
-    store = SQLiteStore(path)
+    store = open_store(path)
     store.open(runner_id)
     row = ProgramRow(
         id="from-child", definition=None, schedule="{}", since=datetime.now(UTC), state=b"{}"

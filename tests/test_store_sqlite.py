@@ -8,7 +8,6 @@ must be refused are in `test_store_sqlite_bad.py`; the schema and its migrations
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sqlite3
 import threading
@@ -24,6 +23,7 @@ from actors.store.abc import FiringRow, ProgramRow, RunRow, Write
 from actors.store.serializers import PickleSerializer
 from tests.store_helpers import (
     T0,
+    check_a_killed_holder_frees_the_store,
     end_child,
     firing,
     install,
@@ -531,23 +531,7 @@ def test_a_second_process_is_refused_and_a_killed_holder_frees_the_store(path: P
     """While another process holds the store, open raises StoreError naming its runner and
     pid; after a `kill -9` of that process the next open succeeds at once, and what it had
     committed is there."""
-    child = start_child("hold", str(path), "child-runner")
-    try:
-        pid = int(wait_for_line(child, "holding ").split()[1])
-        store = SQLiteStore(path)
-        with pytest.raises(StoreError, match=rf"in use by runner child-runner \(pid {pid} on "):
-            store.open("runner-1")
-        os.kill(pid, signal.SIGKILL)
-        assert child.wait(timeout=10) == -signal.SIGKILL
-        store.open("runner-1")
-        try:
-            assert [p.row.id for p in store.load()] == ["from-child"]
-        finally:
-            store.close()
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate()
+    check_a_killed_holder_frees_the_store(str(path), lambda: SQLiteStore(path))
 
 
 def test_a_database_locked_by_another_process_is_an_error(path: Path) -> None:

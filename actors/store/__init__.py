@@ -4,7 +4,10 @@
 - `MemoryStore` (`memory.py`): keeps nothing; the default.
 - `SQLiteStore` (`sqlite.py`): one file, on one machine; its tables and versions in
   `schema.py`, rows as columns in `codec.py`, its checks in `sqlite_checks.py`, its
-  one-runner lock in `lock.py`.
+  one-runner lock in `lock.py`, its batches written as one statement by `sqlite_batch.py`.
+- `PostgresStore` (`postgres.py`): a PostgreSQL database, the same tables (`pip install
+  'actors[postgres]'`).
+- `batch_plan.py`: a batch of writes planned with the rules of `Write`, for both.
 - `StoreWriter` (`writer.py`): the one thread that writes a store, in batches.
 - `open_store`: a store from what `Runner(store=...)` and `--store` take.
 """
@@ -48,7 +51,8 @@ __all__ = [
 
 def open_store(spec: Any) -> Store:
     """The store `spec` names: `None` or `"memory"` (keeps nothing), a path (`"actors.db"`),
-    `"sqlite:///path"`, or a `Store` (given back as it is).
+    `"sqlite:///path"`, a PostgreSQL URL (`"postgresql://user@host/db"`), or a `Store` (given
+    back as it is).
 
     Raises:
         StoreError: `spec` names no store this runner knows.
@@ -60,8 +64,9 @@ def open_store(spec: Any) -> Store:
     if isinstance(spec, Path) or (isinstance(spec, str) and spec):
         text = str(spec)
         if text.startswith(("postgresql://", "postgres://")):
-            msg = f"store {text!r}: PostgreSQL stores come with several-runner support"
-            raise StoreError(msg)
+            from actors.store.postgres import PostgresStore  # psycopg only when asked for
+
+            return PostgresStore(text)
         if "://" not in text:
             return SQLiteStore(text)
         # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.

@@ -6,7 +6,7 @@ the lock when its holder's process ends however it ends, so a restart right afte
 opens at once; and a lock file left behind means nothing. Each open of the file is a lock of
 its own, so a second store object in the same process is refused too.
 
-Several runners sharing a store by leases (section 6 of the design) replace this class.
+Several runners sharing a store by leases will replace this class.
 """
 
 from __future__ import annotations

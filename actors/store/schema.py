@@ -42,6 +42,7 @@ __all__ = [
     "Dialect",
     "Executor",
     "Migration",
+    "check_meta",
     "create",
     "create_statements",
     "migrate",
@@ -135,7 +136,7 @@ _VERSION_1 = (
         updated_at {bigint}
     )""",
     "CREATE UNIQUE INDEX actors_programs_order ON actors_programs (install_order)",
-    # Runners of section 6 look for programs whose lease lapsed.
+    # Several runners on one store look for programs whose lease lapsed.
     "CREATE INDEX actors_programs_lease ON actors_programs (lease_expires)",
     """CREATE TABLE actors_runs (
         id {serial_key},
@@ -311,6 +312,35 @@ def version_of(meta: Mapping[str, str], *, store: str) -> int:
         )
         raise StoreError(msg)
     return int(text)
+
+
+def check_meta(
+    meta: Mapping[str, str], *, store: str, serializer: str, migrating: bool = False
+) -> int:
+    """The schema version that `actors_meta` (as `meta`) records, checked for a runner that
+    keeps states with `serializer`.
+
+    Raises:
+        StoreError: not an actors store, newer than this code or with no migration from its
+            version, older and not `migrating` (a runner opening it migrates it), or kept
+            with another serializer.
+    """
+    version = version_of(meta, store=store)
+    plan(version, store=store)  # refuses a newer store, or an older one with no path
+    if version < SCHEMA_VERSION and not migrating:
+        msg = (
+            f"{store} has schema version {version}, older than this actors' "
+            f"{SCHEMA_VERSION}: a runner opening it migrates it"
+        )
+        raise StoreError(msg)
+    kept = meta.get("serializer", serializer)
+    if kept != serializer:
+        msg = (
+            f"{store} keeps states as {kept!r}, and was opened with serializer {serializer!r}: "
+            f"open it with serializer={kept!r}"
+        )
+        raise StoreError(msg)
+    return version
 
 
 def missing_tables(present: Iterable[str]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.store.abc import Serializer
 
-__all__ = ["JsonSerializer", "PickleSerializer", "serializer_named"]
+__all__ = ["JsonSerializer", "PickleSerializer", "serializer_named", "serializer_of"]
 
 
 class JsonSerializer:
@@ -43,6 +43,21 @@ class PickleSerializer:
 
     def loads(self, data: bytes) -> Any:
         return pickle.loads(data)
+
+
+def serializer_of(serializer: str | Serializer) -> Serializer:
+    """The serializer `serializer` names, or `serializer` itself if it is one.
+
+    Raises:
+        ValueError: an unknown name.
+        TypeError: neither a name nor a `Serializer`.
+    """
+    if isinstance(serializer, str):
+        return serializer_named(serializer)
+    if all(hasattr(serializer, name) for name in ("name", "dumps", "loads")):
+        return serializer
+    msg = f"serializer must be 'json', 'pickle' or a Serializer, got {serializer!r}"
+    raise TypeError(msg)
 
 
 def serializer_named(name: str) -> Serializer:

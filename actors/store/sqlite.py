@@ -21,7 +21,6 @@ import socket
 import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -30,26 +29,22 @@ from actors.errors import StoreError
 from actors.store import schema
 from actors.store import sqlite_checks as checks
 from actors.store.abc import (
-    FiringRow,
-    ProgramRow,
-    RunRow,
     Serializer,
     Store,
     StoredProgram,
     Write,
     WriteResult,
 )
-from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, decode
+from actors.store.batch_plan import Books, Draft, TrimSchedule, older_firings, plan_batch
 from actors.store.lock import RunnerLock
-from actors.store.serializers import serializer_named
+from actors.store.reads import load_all, load_one
+from actors.store.serializers import serializer_of
 from actors.store.sqlite_batch import (
     BATCH_DDL,
-    Draft,
-    StoreBooks,
-    older_firings,
+    read_books,
+    statements,
     stored_firings,
     trim_statements,
-    write_batch,
 )
 from actors.validation import check_int, check_non_empty_str, check_seconds
 
@@ -85,13 +80,7 @@ class SQLiteStore(Store):
         busy_timeout: float = 5.0,
     ) -> None:
         self._path = Path(os.fspath(path)).expanduser().resolve()
-        if isinstance(serializer, str):
-            self._serializer = serializer_named(serializer)
-        elif all(hasattr(serializer, name) for name in ("name", "dumps", "loads")):
-            self._serializer = serializer
-        else:
-            msg = f"serializer must be 'json', 'pickle' or a Serializer, got {serializer!r}"
-            raise TypeError(msg)
+        self._serializer = serializer_of(serializer)
         self.flush_interval = check_seconds(
             "flush_interval", flush_interval, error=ValueError, type_error=TypeError
         )
@@ -100,8 +89,8 @@ class SQLiteStore(Store):
         )
         self._name = f"store {self._path}"
         self._history = 1000
-        self._since_trim: dict[str, int] = {}  # rows added per program since its last trim
-        self._books: StoreBooks | None = None  # what the writes' checks need: sqlite_batch
+        self._trims = TrimSchedule(self._history)
+        self._books: Books | None = None  # what the writes' checks need: sqlite_batch
         self._conn: sqlite3.Connection | None = None
         self._lock: RunnerLock | None = None
         self._writing = threading.Lock()
@@ -155,7 +144,7 @@ class SQLiteStore(Store):
             lock.release()
             raise
         self._conn, self._lock, self._books = conn, lock, books
-        self._since_trim = {}
+        self._trims = TrimSchedule(history)
 
     def close(self) -> None:
         with self._writing:  # a batch being written finishes first
@@ -205,7 +194,7 @@ class SQLiteStore(Store):
             raise
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection, runner_id: str) -> StoreBooks:
+    def _prepare(self, conn: sqlite3.Connection, runner_id: str) -> Books:
         """Create or migrate the schema and record the runner, in one transaction; the books
         of the rows, as that transaction left them."""
         try:
@@ -222,7 +211,7 @@ class SQLiteStore(Store):
                     _RUNNER_UPSERT,
                     (runner_id, os.getpid(), socket.gethostname(), _now(), _now()),
                 )
-                books = StoreBooks(conn)
+                books = read_books(conn)
                 conn.execute("COMMIT")
                 return books
             except BaseException:
@@ -235,12 +224,7 @@ class SQLiteStore(Store):
 
     def load(self) -> list[StoredProgram]:
         with self._reading() as conn:
-            if conn is None:
-                return []
-            rows = conn.execute(
-                f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs ORDER BY install_order"
-            ).fetchall()
-            return [self._stored(conn, decode(ProgramRow, row)) for row in rows]
+            return [] if conn is None else load_all(conn, "?", self._history)
 
     def load_program(self, program_id: str) -> StoredProgram | None:
         books = self._books
@@ -249,30 +233,7 @@ class SQLiteStore(Store):
             # nothing (a read steps statements, each a wait for the GIL under load).
             return None
         with self._reading() as conn:
-            if conn is None:
-                return None
-            row = conn.execute(
-                f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs WHERE id = ?",
-                (program_id,),
-            ).fetchone()
-            return None if row is None else self._stored(conn, decode(ProgramRow, row))
-
-    def _stored(self, conn: sqlite3.Connection, row: ProgramRow) -> StoredProgram:
-        runs = conn.execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM actors_runs WHERE program_id = ? "
-            "ORDER BY id DESC LIMIT ?",
-            (row.id, self._history),
-        ).fetchall()
-        firings = conn.execute(
-            f"SELECT {', '.join(FIRING_COLUMNS)} FROM actors_firings "
-            "WHERE program_id = ? AND status = 'fired' ORDER BY scheduled_at",
-            (row.id,),
-        ).fetchall()
-        return StoredProgram(
-            row=row,
-            runs=tuple(decode(RunRow, run) for run in runs),
-            open_firings=tuple(decode(FiringRow, firing) for firing in firings),
-        )
+            return None if conn is None else load_one(conn, "?", self._history, program_id)
 
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection of the calling thread's own."""
@@ -318,12 +279,12 @@ class SQLiteStore(Store):
                     conn.execute("BEGIN IMMEDIATE")
                 try:
                     stored = stored_firings(conn, older, limit) if older else set()
-                    results, grown, statements = write_batch(batch, draft, stored, limit)
-                    since_trim, due = self._trim(grown)
-                    statements += trim_statements(due, self._history, limit)
-                    if len(statements) > 1 and not conn.in_transaction:
+                    results, grown, segments = plan_batch(batch, draft, stored)
+                    since_trim, due = self._trims.due(grown)
+                    todo = statements(segments, limit) + trim_statements(due, self._history, limit)
+                    if len(todo) > 1 and not conn.in_transaction:
                         conn.execute("BEGIN IMMEDIATE")
-                    for sql, parameters in statements:
+                    for sql, parameters in todo:
                         conn.execute(sql, parameters)
                     if conn.in_transaction:
                         conn.execute("COMMIT")
@@ -337,37 +298,9 @@ class SQLiteStore(Store):
                     raise self._error(error, "cannot be written", after) from error
                 msg = f"{self._name} cannot be written ({error}): {after}"
                 raise StoreError(msg) from error
-            self._since_trim = since_trim
+            self._trims.since = since_trim
             draft.apply()
             return results
-
-    def _trim(self, grown: Counter[str]) -> tuple[dict[str, int], list[str]]:
-        """The programs to trim with this batch (those that grew by a tenth of `history` rows
-        since their last trim), and the counts since, once committed: the runs beyond the
-        newest `history` go, and the concluded firings beyond the newest `history` firings.
-
-        Trimming a program walks `history` entries of an index, so it is done now and then,
-        not per batch: a program holds fewer than `history + history // 10` runs, and reads
-        return the newest `history`. Firings go with the same bound (the newest always stays)
-        so a store does not grow by a row per tick forever: an older scheduled time cannot
-        fire again anyway, as a runner fires only after the stored `last_fire`. Open firings
-        stay until concluded.
-        """
-        since_trim = dict(self._since_trim)
-        every = max(1, self._history // 10)
-        due = []
-        for program_id, added in grown.items():
-            if not added:  # deleted in this batch
-                since_trim.pop(program_id, None)
-                continue
-            # A program not trimmed yet since open is trimmed at its first write: what an
-            # earlier run (or a larger `history`) left is bounded at once.
-            count = since_trim.get(program_id, every) + added
-            if count >= every:
-                due.append(program_id)
-                count = 0
-            since_trim[program_id] = count
-        return since_trim, due
 
     def _inspect(self, conn: sqlite3.Connection, *, migrating: bool = False) -> int | None:
         return checks.inspect(

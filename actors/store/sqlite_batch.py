@@ -16,35 +16,29 @@ is one transaction, all or nothing, with no `BEGIN` and `COMMIT` to step. A batc
 more (a `delete`, a trim, a lookup, more rows than one statement takes) is a transaction of
 those statements.
 
-No reads: the store keeps `StoreBooks`, what the checks of `Write` need to know of the rows
-(each program's epoch, its newest fired time, the next install order), read once at open and
-kept up to date by each committed batch. They are exact because one runner at a time holds
-the file (`RunnerLock`). Only a firing no newer than the newest one of its program (a run
-again after a restart) is looked up. A batch plans on a `Draft` of the books, kept only if it
-commits. The plan keeps `Write`'s rules exactly, as if the writes were applied one by one.
+No reads: the store keeps the `Books` of its rows (`batch_plan`), read once at open and kept
+up to date by each committed batch. They are exact because one runner at a time holds the file
+(`RunnerLock`). Only a firing no newer than the newest one of its program (a run again after a
+restart) is looked up.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from actors.store.abc import Write, WriteResult
-from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, encode, to_micros
+from actors.store.batch_plan import Books, Segment
+from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS
 
 __all__ = [
     "BATCH_DDL",
-    "Draft",
     "Statement",
-    "StoreBooks",
-    "older_firings",
+    "read_books",
+    "statements",
     "stored_firings",
     "trim_statements",
-    "write_batch",
 ]
-
 #: A statement to execute: its SQL and its parameters.
 Statement = tuple[str, list[Any]]
 
@@ -52,7 +46,6 @@ _Values = tuple[Any, ...]
 
 #: The values of one row of `actors_batch` after its kind: as many as the widest table takes.
 _WIDTH = max(len(FIRING_COLUMNS), len(PROGRAM_COLUMNS) + 1, len(RUN_COLUMNS))
-_SCHEDULED_AT = FIRING_COLUMNS.index("scheduled_at")
 
 
 def _trigger(kind: str, table: str, columns: Sequence[str], tail: str = "") -> str:
@@ -65,10 +58,9 @@ def _trigger(kind: str, table: str, columns: Sequence[str], tail: str = "") -> s
 
 
 #: Made on the writer's connection at open: `actors_batch` and the triggers that send its rows
-#: on. Firings and outcomes share one upsert: a firing is known to be new (the books say so),
-#: so it is inserted; an outcome concludes its firing, or is inserted if never fired. Every
-#: program row comes with a fresh install order, so none collides with a kept one: a replaced
-#: program keeps its own (the update leaves it), a new one goes last.
+#: on. Firings and outcomes share one upsert: a firing is known to be new (the plan says so),
+#: so it is inserted; an outcome concludes its firing, or is inserted if never fired. A program
+#: row's last value is its install order, which the update leaves as it was.
 BATCH_DDL = (
     "CREATE TEMP VIEW actors_batch AS SELECT NULL AS kind, "
     + ", ".join(f"NULL AS c{n}" for n in range(1, _WIDTH + 1))
@@ -94,110 +86,22 @@ BATCH_DDL = (
 _PAD = {width: (None,) * (_WIDTH - width) for width in range(_WIDTH + 1)}
 
 
-def _row(kind: str, values: _Values) -> _Values:
-    return (kind, *values, *_PAD[len(values)])
-
-
 def _chunks(rows: Sequence[_Values], columns: int, limit: int) -> Iterator[Sequence[_Values]]:
     size = max(1, limit // columns)
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
 
-class StoreBooks:
-    """What the checks of `Write` need to know of a store's rows, kept beside the store by the
-    runner that holds it: each program's epoch, its newest fired time, the next install order."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        """Read the books from the rows (at open, in its transaction)."""
-        self.epochs: dict[str, int] = dict(conn.execute("SELECT id, epoch FROM actors_programs"))
-        self.newest_fired: dict[str, int] = dict(
+def read_books(conn: sqlite3.Connection) -> Books:
+    """The books of the rows (at open, in its transaction)."""
+    (most,) = conn.execute("SELECT COALESCE(MAX(install_order), 0) FROM actors_programs").fetchone()
+    return Books(
+        epochs=dict(conn.execute("SELECT id, epoch FROM actors_programs")),
+        newest_fired=dict(
             conn.execute("SELECT program_id, MAX(scheduled_at) FROM actors_firings GROUP BY 1")
-        )
-        (most,) = conn.execute(
-            "SELECT COALESCE(MAX(install_order), 0) FROM actors_programs"
-        ).fetchone()
-        self.next_order = int(most) + 1
-
-
-class Draft:
-    """The books as one batch changes them; `apply` them once the batch has committed."""
-
-    def __init__(self, books: StoreBooks) -> None:
-        self.books = books
-        self.epochs: dict[str, int | None] = {}  # None: deleted
-        self.newest_fired: dict[str, int | None] = {}
-        self.fired: set[tuple[str, int]] = set()  # added by this batch
-        self.deleted: set[str] = set()  # its rows stored before the batch are gone
-        self.next_order = books.next_order
-
-    def epoch(self, program_id: str) -> int | None:
-        if program_id in self.epochs:
-            return self.epochs[program_id]
-        return self.books.epochs.get(program_id)
-
-    def newest(self, program_id: str) -> int | None:
-        if program_id in self.newest_fired:
-            return self.newest_fired[program_id]
-        return self.books.newest_fired.get(program_id)
-
-    def add_firing(self, program_id: str, at: int) -> None:
-        self.fired.add((program_id, at))
-        newest = self.newest(program_id)
-        self.newest_fired[program_id] = at if newest is None else max(newest, at)
-
-    def delete(self, program_id: str) -> None:
-        self.epochs[program_id] = self.newest_fired[program_id] = None
-        self.fired = {key for key in self.fired if key[0] != program_id}
-        self.deleted.add(program_id)
-
-    def apply(self) -> None:
-        """Make the draft the books (its batch committed)."""
-        for changes, books in (
-            (self.epochs, self.books.epochs),
-            (self.newest_fired, self.books.newest_fired),
-        ):
-            for program_id, value in changes.items():
-                if value is None:
-                    books.pop(program_id, None)
-                else:
-                    books[program_id] = value
-        self.books.next_order = self.next_order
-
-
-class _Segment:
-    """The rows of consecutive writes with no `delete` between them, to write together."""
-
-    def __init__(self) -> None:
-        self.rows: list[_Values] = []  # firings, outcomes and runs, in order
-        self.programs: dict[str, _Values] = {}  # a row replaces the whole row: the last wins
-
-    def statements(self, draft: Draft, limit: int) -> list[Statement]:
-        """The inserts into `actors_batch` that write the rows (one, unless they are more
-        than one statement takes)."""
-        rows = self.rows
-        for values in self.programs.values():
-            rows.append(_row("program", (*values, draft.next_order)))
-            draft.next_order += 1
-        statements = []
-        marks = "(" + ", ".join("?" * (_WIDTH + 1)) + ")"
-        for chunk in _chunks(rows, _WIDTH + 1, limit):
-            sql = f"INSERT INTO actors_batch VALUES {', '.join([marks] * len(chunk))}"
-            statements.append((sql, [value for row in chunk for value in row]))
-        return statements
-
-
-def older_firings(batch: Sequence[Write], draft: Draft) -> list[tuple[str, int]]:
-    """The firings of `batch` that may have been stored before: only a time no newer than its
-    program's newest firing can have been (a run again after a restart)."""
-    older = []
-    for write in batch:
-        if write.firing is not None:
-            at = to_micros(write.firing.scheduled_at)
-            newest = draft.newest(write.program_id)
-            if newest is not None and at <= newest:
-                older.append((write.program_id, at))
-    return older
+        ),
+        next_order=int(most) + 1,
+    )
 
 
 def stored_firings(
@@ -215,64 +119,26 @@ def stored_firings(
     return found
 
 
-def write_batch(
-    batch: Sequence[Write], draft: Draft, stored: set[tuple[str, int]], limit: int
-) -> tuple[list[WriteResult], Counter[str], list[Statement]]:
-    """Plan `batch` with `Write`'s rules on `draft` (the store's books as the batch changes
-    them), given which of its `older_firings` are `stored`.
-
-    Returns:
-        One result per write, in order; how many runs and firings each program gained (0 for
-        a program deleted by the batch); the statements that write it, each with at most
-        `limit` parameters.
-
-    Raises:
-        ValueError, TypeError: a row the store cannot hold (`codec.encode`).
-    """
-    results: list[WriteResult] = []
-    grown: Counter[str] = Counter()
-    statements: list[Statement] = []
-    segment = _Segment()
-    for write in batch:
-        program_id = write.program_id
-        if write.epoch is not None and draft.epoch(program_id) != write.epoch:
-            results.append("stale")
-            continue
-        if write.firing is not None:
-            firing = encode(write.firing)
-            key = (program_id, firing[_SCHEDULED_AT])
-            if key in draft.fired or (key in stored and program_id not in draft.deleted):
-                results.append("duplicate")
-                continue
-            draft.add_firing(*key)
-            segment.rows.append(_row("firing", firing))
-            grown[program_id] += 1
-        if write.outcome is not None:
-            outcome = encode(write.outcome)
-            draft.add_firing(program_id, outcome[_SCHEDULED_AT])
-            segment.rows.append(_row("firing", outcome))
-        if write.program is not None:
-            segment.programs[program_id] = encode(write.program)
-            draft.epochs[program_id] = write.program.epoch
-        if write.run is not None:
-            segment.rows.append(_row("run", encode(write.run)))
-            grown[program_id] += 1
-        if write.delete:
-            statements += segment.statements(draft, limit)
-            segment = _Segment()
-            statements += [
-                (f"DELETE FROM {table} WHERE {column} = ?", [program_id])
+def statements(segments: Sequence[Segment], limit: int) -> list[Statement]:
+    """The statements that write `segments`: an insert into `actors_batch` per segment (or per
+    `limit` parameters), then the deletes a segment ends with."""
+    out: list[Statement] = []
+    marks = "(" + ", ".join("?" * (_WIDTH + 1)) + ")"
+    for segment in segments:
+        rows = [(kind, *values, *_PAD[len(values)]) for kind, values in segment.all_rows()]
+        for chunk in _chunks(rows, _WIDTH + 1, limit):
+            sql = f"INSERT INTO actors_batch VALUES {', '.join([marks] * len(chunk))}"
+            out.append((sql, [value for row in chunk for value in row]))
+        if segment.delete is not None:
+            out += [
+                (f"DELETE FROM {table} WHERE {column} = ?", [segment.delete])
                 for table, column in (
                     ("actors_programs", "id"),
                     ("actors_runs", "program_id"),
                     ("actors_firings", "program_id"),
                 )
             ]
-            draft.delete(program_id)
-            grown[program_id] = 0
-        results.append("ok")
-    statements += segment.statements(draft, limit)
-    return results, grown, statements
+    return out
 
 
 # A program's runs past its newest `keep`; its concluded firings past its newest `keep` firings

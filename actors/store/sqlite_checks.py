@@ -123,21 +123,7 @@ def inspect(
         )
         raise StoreError(msg)
     meta = dict(conn.execute("SELECT key, value FROM actors_meta").fetchall())
-    version = schema.version_of(meta, store=name)
-    schema.plan(version, store=name)  # refuses a newer store, or an older one with no path
-    if version < schema.SCHEMA_VERSION and not migrating:
-        msg = (
-            f"{name} has schema version {version}, older than this actors' "
-            f"{schema.SCHEMA_VERSION}: a runner opening it migrates it"
-        )
-        raise StoreError(msg)
-    kept = meta.get("serializer", serializer)
-    if kept != serializer:
-        msg = (
-            f"{name} keeps states as {kept!r}, and was opened with serializer {serializer!r}: "
-            f"open it with serializer={kept!r}"
-        )
-        raise StoreError(msg)
+    version = schema.check_meta(meta, store=name, serializer=serializer, migrating=migrating)
     if version == schema.SCHEMA_VERSION:
         check_tables(conn, path, names)
     return version
