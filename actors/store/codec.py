@@ -20,6 +20,7 @@ from actors.store.abc import FiringRow, ProgramRow, RunRow
 __all__ = [
     "FIRING_COLUMNS",
     "PROGRAM_COLUMNS",
+    "PROGRAM_UPDATED",
     "RUN_COLUMNS",
     "decode",
     "encode",
@@ -55,6 +56,9 @@ def _names(cls: type[Any]) -> tuple[str, ...]:
 
 #: The columns of each row kind, in the order `encode` gives the values.
 PROGRAM_COLUMNS = _names(ProgramRow)
+#: The columns a program write replaces in a stored row: all but its key, and the lease, which
+#: only the heartbeat moves (a write carries the program's books, not how long it is held).
+PROGRAM_UPDATED = tuple(name for name in PROGRAM_COLUMNS if name not in ("id", "lease_expires"))
 RUN_COLUMNS = _names(RunRow)
 FIRING_COLUMNS = _names(FiringRow)
 

@@ -37,7 +37,13 @@ from actors.store.abc import (
     WriteResult,
 )
 from actors.store.batch_plan import Books, Draft, RowKind, Segment, TrimSchedule, plan_batch
-from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, to_micros
+from actors.store.codec import (
+    FIRING_COLUMNS,
+    PROGRAM_COLUMNS,
+    PROGRAM_UPDATED,
+    RUN_COLUMNS,
+    to_micros,
+)
 from actors.store.postgres_checks import inspect
 from actors.store.reads import load_all, load_one
 from actors.store.serializers import serializer_of
@@ -71,7 +77,7 @@ _FIRING_UPSERT = (
 _PROGRAM_UPSERT = (
     f"INSERT INTO actors_programs ({_columns(PROGRAM_COLUMNS)}, install_order) "
     f"VALUES ({_marks(len(PROGRAM_COLUMNS) + 1)}) ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in PROGRAM_COLUMNS if name != "id")
+    + ", ".join(f"{name} = excluded.{name}" for name in PROGRAM_UPDATED)
 )
 _RUN_INSERT = (
     f"INSERT INTO actors_runs ({_columns(RUN_COLUMNS)}) VALUES ({_marks(len(RUN_COLUMNS))})"

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from actors.store.batch_plan import Books, Segment
-from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS
+from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, PROGRAM_UPDATED, RUN_COLUMNS
 
 __all__ = [
     "BATCH_DDL",
@@ -78,7 +78,7 @@ BATCH_DDL = (
         "actors_programs",
         (*PROGRAM_COLUMNS, "install_order"),
         "ON CONFLICT (id) DO UPDATE SET "
-        + ", ".join(f"{name} = excluded.{name}" for name in PROGRAM_COLUMNS if name != "id"),
+        + ", ".join(f"{name} = excluded.{name}" for name in PROGRAM_UPDATED),
     ),
     _trigger("run", "actors_runs", RUN_COLUMNS),
 )
