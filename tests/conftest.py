@@ -47,3 +47,13 @@ def runner(clock: ManualClock) -> Iterator[Runner]:
     runner = Runner(id="test-runner", clock=clock)
     yield runner
     runner.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole run, started on first use: the URL of its
+    `postgres` database (`tests.postgres_server.create_database` makes one per test)."""
+    from tests.postgres_server import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        yield url

@@ -27,7 +27,7 @@ from actors.store import SQLiteStore, open_store
 from actors.store.abc import Write
 from actors.store.postgres import PostgresStore
 from tests.conftest import T0
-from tests.postgres_server import create_database, throwaway_postgres
+from tests.postgres_server import create_database
 from tests.store_helpers import (
     check_a_killed_holder_frees_the_store,
     firing,
@@ -38,17 +38,10 @@ from tests.store_helpers import (
 from tests.test_store_sqlite_batch import writes
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """One throwaway server for the module (it starts in about a second)."""
-    with throwaway_postgres() as url:
-        yield url
-
-
 @pytest.fixture
-def url(server: str) -> str:
+def url(postgres_server: str) -> str:
     """A new, empty database of the server."""
-    return create_database(server, f"t_{uuid.uuid4().hex[:12]}")
+    return create_database(postgres_server, f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
@@ -171,11 +164,11 @@ def _contents(execute: Any) -> dict[str, list[tuple[Any, ...]]]:
 )
 @given(before=st.lists(writes(), max_size=6), batch=st.lists(writes(), max_size=25))
 def test_a_batch_means_what_the_sqlite_store_makes_of_it_one_by_one(
-    server: str, before: list[Write], batch: list[Write]
+    postgres_server: str, before: list[Write], batch: list[Write]
 ) -> None:
     """From the same rows, PostgreSQL answers a batch as SQLite answers its writes one per
     batch, and leaves the same rows in the same install order: one set of rules."""
-    url = create_database(server, f"h_{uuid.uuid4().hex[:12]}")
+    url = create_database(postgres_server, f"h_{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "one-by-one.db"
         postgres, sqlite = PostgresStore(url), SQLiteStore(path)
@@ -211,11 +204,11 @@ def test_a_server_that_does_not_answer_is_a_clear_error() -> None:
     assert "127.0.0.1:1/none" in str(caught.value)
 
 
-def test_a_newer_or_foreign_store_is_refused(url: str, server: str) -> None:
+def test_a_newer_or_foreign_store_is_refused(url: str, postgres_server: str) -> None:
     """A store of a newer schema, and one kept with another serializer, are refused with
     StoreError saying what to do; a database with tables of its own but none of ours is a
     new store (our tables share it)."""
-    other = create_database(server, f"o_{uuid.uuid4().hex[:12]}")
+    other = create_database(postgres_server, f"o_{uuid.uuid4().hex[:12]}")
     with psycopg.connect(other) as conn:
         conn.execute("CREATE TABLE orders (id INT)")
     store = PostgresStore(other)

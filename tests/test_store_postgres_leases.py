@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -15,7 +14,7 @@ import pytest
 from actors.store.abc import Write
 from actors.store.postgres import PostgresStore
 from actors.store.postgres_leases import claim, heartbeat, release, renew, runners
-from tests.postgres_server import create_database, throwaway_postgres
+from tests.postgres_server import create_database
 from tests.store_helpers import install, program
 
 SECOND = 1_000_000  # leases and clocks are microseconds
@@ -23,16 +22,10 @@ LEASE = 15 * SECOND
 T = 1_000 * SECOND  # "now" for the tests
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with throwaway_postgres() as url:
-        yield url
-
-
 @pytest.fixture
-def url(server: str) -> str:
+def url(postgres_server: str) -> str:
     """A store of 12 programs, p00 ... p11, that no runner holds, and no runner recorded."""
-    url = create_database(server, f"l_{uuid.uuid4().hex[:12]}")
+    url = create_database(postgres_server, f"l_{uuid.uuid4().hex[:12]}")
     store = PostgresStore(url)
     store.open("seed")
     store.write([install(f"p{n:02d}") for n in range(12)])
