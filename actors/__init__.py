@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         StoreError,
     )
     from actors.handles import AutoscaleHandle, ProgramHandle
-    from actors.program import Misfire, Program, Retry
+    from actors.policies import Misfire, Retry
+    from actors.program import Program
     from actors.runner import Runner
     from actors.schedules import Schedule, after, at, cron, every, manual, on_success
     from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
@@ -80,14 +81,14 @@ _MODULES = {
     "InvalidProgram": "actors.errors",
     "InvalidSchedule": "actors.errors",
     "ManualClock": "actors.clock",
-    "Misfire": "actors.program",
+    "Misfire": "actors.policies",
     "MonitorInfo": "actors.snapshots",
     "Program": "actors.program",
     "ProgramExists": "actors.errors",
     "ProgramHandle": "actors.handles",
     "ProgramInfo": "actors.snapshots",
     "ProgramNotFound": "actors.errors",
-    "Retry": "actors.program",
+    "Retry": "actors.policies",
     "RunRecord": "actors.snapshots",
     "Runner": "actors.runner",
     "RunnerStatus": "actors.snapshots",

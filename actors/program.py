@@ -1,4 +1,5 @@
-"""Program specs and their validation: `Program`, `Retry` and `Misfire`.
+"""Program specs and their validation: `Program` (its policies `Retry` and `Misfire` are in
+`actors.policies`).
 
 A `Program` is a job definition. It is frozen and validated at construction, so a bad spec fails
 where it is written, with an `InvalidProgram` that names the field and the value, before anything
@@ -14,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
 import attrs
 
 from actors.errors import InvalidProgram
+from actors.policies import Coalesce, Misfire, Retry, seconds_or_none
 from actors.references import Resolved, reference_of, resolve_if_reference
 from actors.schedules import Manual, Schedule, every, schedule_from_definition
 from actors.validation import (
@@ -29,23 +31,19 @@ from actors.validation import (
     instance_of,
     integer,
     non_empty_str,
-    number,
     one_of,
     seconds,
     tuple_of,
 )
 
-__all__ = ["Misfire", "Program", "Retry", "default_merge"]
+__all__ = ["Program", "default_merge"]
 
 Policy = Literal["last", "first", "idle"]
 Overlap = Literal["skip", "queue"]
-Coalesce = Literal["latest", "all", "skip"]
 
 POLICIES: tuple[str, ...] = get_args(Policy)
 OVERLAPS: tuple[str, ...] = get_args(Overlap)
-COALESCES: tuple[str, ...] = get_args(Coalesce)
-
-_T = TypeVar("_T", bound=attrs.AttrsInstance)
+COALESCES: tuple[str, ...] = get_args(Coalesce)  # kept here: what status and docs read
 
 
 def default_merge(state: Any, result: Any) -> Any:
@@ -65,95 +63,6 @@ def _to_tags(value: Any) -> Any:
     if isinstance(value, list | set | frozenset):
         return tuple(value)
     return value
-
-
-def _seconds_or_none(value: float | timedelta | None) -> float | None:
-    """A duration as float seconds, as a definition writes it (`None` stays `None`)."""
-    return None if value is None else float(as_seconds(value))
-
-
-def _read_definition(kind: type[_T], what: str, definition: Any) -> _T:
-    """`kind(**definition)`, refusing a non-dict or an unknown key; errors say it is `what`."""
-    if not isinstance(definition, Mapping):
-        msg = f"{what} definition must be a dict, got {definition!r}"
-        raise InvalidProgram(msg)
-    known = {field.name for field in attrs.fields(kind)}
-    unknown = sorted(map(str, set(definition) - known))
-    if unknown:
-        msg = f"{what} definition: unknown key(s) {', '.join(map(repr, unknown))} in {definition!r}"
-        raise InvalidProgram(msg)
-    try:
-        return kind(**definition)
-    except InvalidProgram as error:
-        raise type(error)(f"{what} definition: {error}") from error
-
-
-@attrs.frozen
-class Retry:
-    """How a failed run is retried.
-
-    Attributes:
-        attempts: every try counts, the first included (`attempts=1` means no retry).
-        backoff: seconds before the second try.
-        factor: each further wait is the previous one times this.
-        max_backoff: a ceiling on the wait, in seconds (`None` = none).
-        jitter: up to this many seconds of random extra wait.
-    """
-
-    attempts: int = attrs.field(default=3, validator=integer(at_least=1))
-    backoff: float = attrs.field(default=1.0, converter=as_seconds, validator=seconds())
-    factor: float = attrs.field(default=2.0, validator=number())
-    max_backoff: float | None = attrs.field(
-        default=None, converter=as_seconds, validator=seconds(optional=True)
-    )
-    jitter: float = attrs.field(default=0.0, converter=as_seconds, validator=seconds())
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after try number `attempt` (1-based) failed, before jitter."""
-        wait = self.backoff * self.factor ** (attempt - 1)
-        return wait if self.max_backoff is None else min(wait, self.max_backoff)
-
-    def to_definition(self) -> dict[str, Any]:
-        """This retry as a JSON-safe dict (durations in float seconds)."""
-        return {
-            "attempts": self.attempts,
-            "backoff": float(self.backoff),
-            "factor": float(self.factor),
-            "max_backoff": _seconds_or_none(self.max_backoff),
-            "jitter": float(self.jitter),
-        }
-
-    @classmethod
-    def from_definition(cls, definition: Any) -> Retry:
-        """The retry `to_definition` wrote (a missing key takes its default); a non-dict, an
-        unknown key or an invalid value raises `InvalidProgram`, naming it."""
-        return _read_definition(cls, "retry", definition)
-
-
-@attrs.frozen
-class Misfire:
-    """What happens to ticks that come late (after a jump, a pause of the machine, a busy clock).
-
-    Attributes:
-        grace: a tick later than this many seconds is missed (`None` = no limit).
-        coalesce: of the late ticks left, `"latest"` runs the newest once, `"all"` replays each,
-            `"skip"` runs none. What does not run is counted as missed.
-    """
-
-    grace: float | None = attrs.field(
-        default=None, converter=as_seconds, validator=seconds(optional=True)
-    )
-    coalesce: Coalesce = attrs.field(default="latest", validator=one_of(Coalesce))
-
-    def to_definition(self) -> dict[str, Any]:
-        """This policy as a JSON-safe dict (`grace` in float seconds)."""
-        return {"grace": _seconds_or_none(self.grace), "coalesce": self.coalesce}
-
-    @classmethod
-    def from_definition(cls, definition: Any) -> Misfire:
-        """The policy `to_definition` wrote (a missing key takes its default); a non-dict, an
-        unknown key or an invalid value raises `InvalidProgram`, naming it."""
-        return _read_definition(cls, "misfire", definition)
 
 
 #: The fields that hold the user's functions: each takes a callable or a reference to one.
@@ -376,8 +285,8 @@ class Program:
             },
             "tags": list(self.tags),
             "schedule": schedule,
-            "interval": _seconds_or_none(self.interval),
-            "timeout": _seconds_or_none(self.timeout),
+            "interval": seconds_or_none(self.interval),
+            "timeout": seconds_or_none(self.timeout),
             "retry": None if self.retry is None else self.retry.to_definition(),
             "misfire": self.misfire.to_definition(),
         }  # the other fields are JSON values as they are (str, int, bool, None)

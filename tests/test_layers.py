@@ -32,6 +32,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     1: (
         "actors.errors",
         "actors.program",
+        "actors.policies",
         "actors.schedules",
         "actors.schedules.*",
         "actors.clock",

@@ -16,7 +16,7 @@ from typing import Any
 
 from pykka import ActorRef
 
-from actors.program import Misfire
+from actors.policies import Misfire
 from actors.runtime import Actor, Alarm, Runtime, handles, post
 from actors.schedules import Schedule
 from actors.tree.messages import Tick, UpstreamSucceeded, Wake
