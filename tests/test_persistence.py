@@ -3,6 +3,7 @@ time from a ManualClock shared by the runner before and after the restart)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from actors import (
     Program,
     ProgramExists,
     ProgramNotFound,
+    Retry,
     Runner,
     StoreError,
     every,
@@ -393,3 +395,113 @@ def test_a_tick_every_spawn_is_too_busy_for_is_not_stored(path: Path) -> None:
         runner.settle()
         assert runner.info("p").skipped == 3
     assert raw(path, "SELECT status FROM actors_firings") == [("completed",)]
+
+
+def test_a_try_to_be_retried_leaves_its_firing_open(path: Path, tmp_path: Path) -> None:
+    """A failed try with a retry to come does not conclude its firing: a crash during the
+    backoff (the file as it was then) is seen as one at restart, and with recover=True the
+    run is recorded interrupted and runs again."""
+    calls: list[Any] = []
+
+    def fails_once(args: Any, timestamp: Any) -> int:
+        calls.append(timestamp)
+        if len(calls) == 1:
+            raise ValueError("first try fails")
+        return 1
+
+    def retried() -> Program:
+        return counting(interval=100, main_fn=fails_once, retry=Retry(attempts=3, backoff=50),
+                        recover=True)  # fmt: skip
+
+    crashed = tmp_path / "crashed.db"
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(retried())
+        clock.advance(100)  # the first try fails; its retry waits 50 s
+        runner.settle()
+        with sqlite3.connect(path) as source, sqlite3.connect(crashed) as copy:
+            source.backup(copy)  # the file as a crash now would leave it
+    assert raw(crashed, "SELECT status FROM actors_firings") == [("fired",)]
+    with Runner(clock=ManualClock(T0 + timedelta(seconds=101)), store=store(crashed)) as runner:
+        runner.install(retried())
+        runner.settle()
+        statuses = [r.status for r in runner.history("p")]
+        assert "interrupted" in statuses
+        assert runner.get_state("p") == 1  # ran again, and succeeded
+    assert raw(crashed, "SELECT status FROM actors_firings") == [("completed",)]
+
+
+def test_a_firing_run_by_several_spawns_concludes_when_the_last_is_done(path: Path) -> None:
+    """With two spawns each running every tick, a firing stays open while one of them still
+    runs it, and a copy of it dropped at stop does not undo another spawn's completed."""
+    clock = ManualClock(T0)
+    gate = threading.Event()
+    calls: list[Any] = []
+    lock = threading.Lock()
+
+    def first_one_hangs(args: Any, timestamp: Any) -> int:
+        with lock:
+            calls.append(timestamp)
+            first = len(calls) == 1
+        if first:
+            gate.wait(30)
+        return 1
+
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting(min=2, overlap="queue", main_fn=first_one_hangs, timeout=60))
+        clock.advance(2, stuck_after=0.1)  # 1 on both spawns (one hangs); 2 runs and queues
+        assert raw(path, "SELECT status FROM actors_firings ORDER BY scheduled_at") == [
+            ("fired",),  # one spawn still runs it
+            ("fired",),  # queued on the hung spawn
+        ]
+        gate.set()
+    statuses = raw(path, "SELECT status FROM actors_firings ORDER BY scheduled_at")
+    assert statuses == [("completed",), ("completed",)]
+
+
+def test_a_stop_while_a_firing_is_stored_concludes_it(path: Path) -> None:
+    """A runner stopped while a tick's firing is being committed waits for the commit, and
+    the firing, which will not run, is concluded: no open firing is left to be taken for a
+    crash at restart."""
+    writing, proceed = threading.Event(), threading.Event()
+
+    class HeldStore(SQLiteStore):
+        def write(self, batch: Any) -> Any:
+            if any(write.firing is not None for write in batch):
+                writing.set()
+                proceed.wait(30)
+            return super().write(batch)
+
+    clock = ManualClock(T0)
+    runner = Runner(clock=clock, store=HeldStore(path, flush_interval=0))
+    runner.install(counting(recover=True))
+    runner.settle()
+    clock.jump(1)  # the tick fires; its firing's write waits for `proceed`
+    assert writing.wait(30)
+    # Let the write go shortly after stop has begun draining (either order must hold).
+    threading.Timer(0.2, proceed.set).start()  # sleep-ok: orders the race, not the checks
+    runner.stop()
+    assert raw(path, "SELECT status FROM actors_firings") in ([("skipped",)], [("completed",)])
+    with Runner(clock=clock, store=store(path)) as again:
+        again.install(counting(recover=True))
+        again.settle()
+        assert [r.status for r in again.history("p")].count("interrupted") == 0
+
+
+def test_a_program_actor_that_dies_does_not_wipe_its_stored_books(path: Path) -> None:
+    """A program whose actor dies (here: its stored state no longer loads) is restarted from
+    the stored books, never from nothing: its stored counters and position stay, whatever
+    its restarts come to."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=store(path)) as runner:
+        runner.install(counting())
+        clock.advance(5)
+    before = raw(path, "SELECT runs, last_fire FROM actors_programs")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE actors_programs SET state = X'7b7b'")  # '{{': not JSON
+    with Runner(clock=clock, store=store(path)) as runner:
+        with contextlib.suppress(Exception):  # the install may see the program fail
+            runner.install(counting())
+        runner.settle()
+    assert raw(path, "SELECT runs, last_fire FROM actors_programs") == before
+    assert before[0][0] == 5

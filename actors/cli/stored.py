@@ -44,7 +44,7 @@ def history_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from actors.cli.output import stdout_console
-    from actors.tree.program_recorder import run_record
+    from actors.tree.program_rows import run_record
 
     store = _readable(args.store, "history")
     stored = store.load_program(args.program)

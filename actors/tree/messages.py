@@ -356,12 +356,14 @@ class KillSpawn(ProgramRequest):
 
 @attrs.frozen
 class ProgramDied:
-    """From a ProgramActor that failed to the supervisor: restart me with this state."""
+    """From a ProgramActor that failed to the supervisor: restart me with this state (and,
+    with a store, from these books: `stored`)."""
 
     program_id: str
     urn: str
     state: Any
     error: BaseException | None
+    stored: StoredProgram | None = None
 
 
 @attrs.frozen

@@ -69,8 +69,9 @@ class ProgramActor(Actor):
         return f"ProgramActor({self.program.id})"
 
     def on_start(self) -> None:
-        stored, self.stored = self.stored, None  # once adopted, the store's copy is not needed
+        stored = self.stored
         spawns = self.program.min if stored is None else self.recorder.adopt(self, stored)
+        self.stored = None  # adopted: the store's copy is not needed (kept if adopting failed)
         for _ in range(spawns):
             self.pool.start()
         for scheduled_at in self.recorder.started(self, stored):  # cut off by a crash: again
@@ -88,7 +89,8 @@ class ProgramActor(Actor):
     def died(self, error: BaseException | None) -> None:
         # Our spawns and waiters die with us; the supervisor restarts us with our state.
         self.on_stop()
-        died = m.ProgramDied(self.program.id, self.actor_urn, self.state, error)
+        stored = self.stored or self.recorder.snapshot(self)  # the restart goes on from here
+        died = m.ProgramDied(self.program.id, self.actor_urn, self.state, error, stored)
         self.tell(self.supervisor_ref, died)
 
     # --- the flow of a run: offered, dispatched, ended ---------------------------------------
@@ -115,7 +117,7 @@ class ProgramActor(Actor):
         temporary one), arming its timeout."""
         if slot is None:
             slot = self.pool.slots.get(run.spawn)
-            if slot is None or slot.running or not slot.in_pool:
+            if slot is None or slot.busy or not slot.in_pool:
                 slot = self.pool.idle_member() or self.pool.start(temporary=True)
         run.spawn = slot.id
         run.status = "pending" if self.runtime.max_concurrent is not None else "running"
@@ -152,7 +154,7 @@ class ProgramActor(Actor):
         if error is not None and status is None and retry_left and not self.phase.draining:
             assert retry is not None
             record = self.ledger.try_failed(run, error, finished_at)
-            self.recorder.record(self, run, record)
+            self.recorder.record(self, run, record, final=False)
             jitter = random.uniform(0, retry.jitter) if retry.jitter else 0.0
             wait = retry.delay(run.attempt - 1) + jitter
             clock = self.runtime.clock
@@ -187,7 +189,7 @@ class ProgramActor(Actor):
             self.phase.draining
             and not self.phase.drained
             and not self.pool.slots
-            and not self.ledger.retrying
+            and self.ledger.nothing_owed()
         ):
             # `drains` stays non-empty: ticks still queued behind this message must see a
             # draining program (not one with no spawns) until the stop takes effect.
@@ -209,15 +211,11 @@ class ProgramActor(Actor):
             self.next_run = message.next_at
             self.phase.exhausted = message.next_at is None and self.schedule.timed
         self.recorder.last_fire = message.scheduled_at
-        if self.phase.paused:  # ticks while paused are missed, and not replayed on resume
-            if message.runs:
-                latest = (*message.missed_latest, message.scheduled_at)
-                self.ledger.count_missed(message.missed + 1, latest)
-            else:
-                self.ledger.count_missed(message.missed, message.missed_latest)
+        # Ticks while paused are missed (the tick itself too), and not replayed on resume.
+        self.ledger.count_tick_missed(message, itself=self.phase.paused)
+        if self.phase.paused:
             self.recorder.save(self, tick=True)
             return
-        self.ledger.count_missed(message.missed, message.missed_latest)
         if self.schedule.uninstall_after_run:
             self.phase.one_shot_fired = True
         runs = message.runs and not self.phase.draining and not self.phase.max_runs_reached
@@ -228,15 +226,15 @@ class ProgramActor(Actor):
         self.recorder.save(self, tick=True)
         self._check_done()
 
-    def _run_tick(self, tick: Tick) -> bool:
+    def _run_tick(self, tick: Tick) -> int:
         """Offer `tick` to every member of the pool (none: it is skipped, and said once);
-        whether any took it."""
+        how many took it."""
         members = self.pool.members()
-        taken = [self._offer(slot, tick) for slot in members]
+        taken = sum(self._offer(slot, tick) for slot in members)
         if not members:
             self.ledger.count_skipped(tick.scheduled_at, None)
             self.pool.say_empty()
-        return any(taken)
+        return taken
 
     @handles(m.FiringStored)
     def _firing_stored(self, message: m.FiringStored) -> None:
@@ -253,8 +251,9 @@ class ProgramActor(Actor):
             logger.warning("tick %s of %r does not run: %s", tick.scheduled_at, self, why)
             if error is not None:
                 self.ledger.count_missed(1, (tick.scheduled_at,))
-        elif self.phase.draining or self.phase.max_runs_reached or not self._run_tick(tick):
-            self.recorder.conclude(self, tick.scheduled_at)  # stored, and will not run
+        else:
+            late = self.phase.draining or self.phase.max_runs_reached
+            self.recorder.taken(self, tick.scheduled_at, 0 if late else self._run_tick(tick))
         self._check_done()
 
     @handles(m.RunBegan)
@@ -292,8 +291,10 @@ class ProgramActor(Actor):
         slot = self.pool.slots.get(message.spawn_id)
         if slot is not None:
             queued = self.pool.run_ended(slot, error)
-            if queued is not None and not self.phase.max_runs_reached:
-                self._offer(slot, queued)
+            if queued is not None and (
+                self.phase.max_runs_reached or not self._offer(slot, queued)
+            ):
+                self.recorder.dropped(self, queued.scheduled_at)
         self._check_done()
 
     @handles(m.RunTimedOut)

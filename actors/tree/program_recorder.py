@@ -3,14 +3,16 @@
 A plain object, owned by one ProgramActor when the runner has a durable store. It turns the
 actor's books into the store's rows: a `FiringRow` for each scheduled time about to run (so it
 fires at most once), and after each run the outcome, the merged state, the counters and the run
-record in one `Write` (so the stored state is always the merge of the stored successes). It also
-turns a `StoredProgram` back into what an adopting actor starts from.
+record in one `Write` (so the stored state is always the merge of the stored successes). A
+firing is concluded once: when the last spawn that took it is done with it (a try to be retried
+leaves it open), so any run a crash cuts off has an open firing. It also turns a
+`StoredProgram` back into what an adopting actor starts from (the rows themselves:
+`program_rows.py`).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -21,62 +23,32 @@ from pykka import ActorRef
 from actors.errors import StateNotSerializable
 from actors.program import Program
 from actors.runtime import forward_answer
-from actors.schedules import Schedule, schedule_from_definition
+from actors.schedules import Schedule
 from actors.snapshots import RunRecord
 from actors.store.abc import (
     FiringRow,
     FiringStatus,
     ProgramRow,
-    RunRow,
     Serializer,
     StoredProgram,
     Write,
 )
 from actors.tree.messages import FiringStored, Tick
+from actors.tree.program_rows import (
+    StoredError,
+    adopted_records,
+    definition_text,
+    error_text,
+    run_row,
+    schedule_text,
+)
 from actors.tree.store_actor import Persist
 
 if TYPE_CHECKING:
     from actors.tree.program_actor import ProgramActor
     from actors.tree.run_ledger import ActiveRun
 
-__all__ = [
-    "NullRecorder",
-    "ProgramRecorder",
-    "StoredError",
-    "adopted_records",
-    "adoption_plan",
-    "definition_text",
-    "run_record",
-    "run_row",
-    "schedule_text",
-]
-
-
-class StoredError(Exception):
-    """An error read back from a store: only its text survives (`"ValueError: bad row"`)."""
-
-
-def _error_text(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    if isinstance(error, StoredError):
-        return str(error)
-    message = str(error)
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
-def schedule_text(given: Schedule, anchored: Schedule) -> str:
-    """The JSON a store keeps of a program's schedule: as given, and as anchored at install
-    (an adopting runner keeps the anchored one while the given one has not changed)."""
-    definition = {"given": given.to_definition(), "anchored": anchored.to_definition()}
-    return json.dumps(definition, sort_keys=True)
-
-
-def definition_text(program: Program) -> str | None:
-    """The JSON a store keeps of a program's definition; `None` if a callable has no
-    reference (a lambda, a closure), so the program waits for code to install it."""
-    definition = program.to_definition()
-    return None if definition is None else json.dumps(definition, sort_keys=True)
+__all__ = ["NullRecorder", "ProgramRecorder"]
 
 
 class NullRecorder:
@@ -94,15 +66,24 @@ class NullRecorder:
     def save(self, actor: ProgramActor, *, first: bool = False, tick: bool = False) -> None:
         """Nothing to save."""
 
-    def record(self, actor: ProgramActor, run: ActiveRun, record: RunRecord) -> None:
+    def record(
+        self, actor: ProgramActor, run: ActiveRun, record: RunRecord, *, final: bool = True
+    ) -> None:
         """Nothing to record."""
 
     def store_first(self, actor: ProgramActor, tick: Tick) -> bool:
         """Nothing to store: the tick runs at once."""
         return False
 
-    def conclude(self, actor: ProgramActor, scheduled_at: datetime) -> None:
+    def taken(self, actor: ProgramActor, scheduled_at: datetime, takers: int) -> None:
         """Nothing was stored."""
+
+    def dropped(self, actor: ProgramActor, scheduled_at: datetime) -> None:
+        """Nothing was stored."""
+
+    def snapshot(self, actor: ProgramActor) -> StoredProgram | None:
+        """Nothing is stored."""
+        return None
 
     def adopt(self, actor: ProgramActor, stored: StoredProgram) -> int:
         """Nothing was stored: start `min` spawns."""
@@ -145,6 +126,8 @@ class ProgramRecorder(NullRecorder):
         self.since = since
         self.last_fire: datetime | None = None
         self.state: bytes | None = None  # the merged state as last stored
+        self.takers: dict[datetime, int] = {}  # stored firings: how many spawns hold each
+        self.settled: dict[datetime, FiringStatus] = {}  # how they went, for those done
 
     def persist(
         self, actor: ProgramActor, write: Write, then: Callable[[Future[Any]], Any] | None = None
@@ -169,9 +152,53 @@ class ProgramRecorder(NullRecorder):
             return
         self.persist(actor, self.changed(actor, epoch=None if first else True))
 
-    def record(self, actor: ProgramActor, run: ActiveRun, record: RunRecord) -> None:
-        """Store a try's record with the counters and the state, in one write."""
-        self.persist(actor, self.outcome(actor, record, scheduled=run.from_tick))
+    def record(
+        self, actor: ProgramActor, run: ActiveRun, record: RunRecord, *, final: bool = True
+    ) -> None:
+        """Store a try's record with the counters and the state, in one write. The final try
+        of a run of a stored firing concludes the firing, once every spawn that took it is
+        done; a try to be retried leaves it open, so a crash meanwhile is seen as one."""
+        concluded = None
+        if run.from_tick and final and record.scheduled_at is not None:
+            concluded = self._taker_done(record.scheduled_at, _firing_status(record.status))
+        self.persist(actor, self.outcome(actor, record, concluded))
+
+    def taken(self, actor: ProgramActor, scheduled_at: datetime, takers: int) -> None:
+        """The stored firing of `scheduled_at` was taken by `takers` spawns (each runs it, or
+        queued it); none: it will not run, so it is concluded skipped at once."""
+        if takers:
+            self.takers[scheduled_at] = takers
+        else:
+            self._conclude(actor, scheduled_at, "skipped")
+
+    def dropped(self, actor: ProgramActor, scheduled_at: datetime) -> None:
+        """A spawn that took the firing of `scheduled_at` will not run it (its queued tick was
+        dropped)."""
+        concluded = self._taker_done(scheduled_at, "skipped")
+        if concluded is not None:
+            self._conclude(actor, scheduled_at, concluded)
+
+    def _taker_done(self, scheduled_at: datetime, status: FiringStatus) -> FiringStatus | None:
+        """One taker of a firing is done with `status`: the firing's status if it was the
+        last (completed if any taker completed it), else `None`."""
+        left = self.takers.get(scheduled_at, 1)
+        best = max(status, self.settled.get(scheduled_at, status), key=_RANK.index)
+        if left > 1:
+            self.takers[scheduled_at], self.settled[scheduled_at] = left - 1, best
+            return None
+        self.takers.pop(scheduled_at, None)
+        self.settled.pop(scheduled_at, None)
+        return best
+
+    def snapshot(self, actor: ProgramActor) -> StoredProgram | None:
+        """The program as it stands, for a restart after its actor died (so the restart goes
+        on from its books, not from nothing); `None` before it has a stored state."""
+        if self.state is None:
+            return None
+        try:
+            return StoredProgram(row=self.row(actor))
+        except Exception:  # noqa: BLE001 - the restart then starts from the store's copy
+            return None
 
     def store_first(self, actor: ProgramActor, tick: Tick) -> bool:
         """Store the firing of `tick` before anything runs it (so it fires at most once), and
@@ -190,13 +217,13 @@ class ProgramRecorder(NullRecorder):
         self.persist(actor, self.firing(actor, tick.scheduled_at), then=then)
         return True
 
-    def conclude(self, actor: ProgramActor, scheduled_at: datetime) -> None:
-        """A stored firing will not run (its spawns were busy, or went): mark it skipped, so
-        it is not taken for a run a crash cut off."""
+    def _conclude(self, actor: ProgramActor, scheduled_at: datetime, status: FiringStatus) -> None:
+        """Conclude a stored firing with no run of its own to record (its spawns were busy,
+        or went): so it is not taken for a run a crash cut off."""
         outcome = FiringRow(
             program_id=self.program_id,
             scheduled_at=scheduled_at,
-            status="skipped",
+            status=status,
             runner_id=self.runner_id,
         )
         write = Write(
@@ -213,8 +240,11 @@ class ProgramRecorder(NullRecorder):
         now = actor.runtime.clock.now()
         for firing in stored.open_firings if stored is not None else ():
             record = actor.ledger.interrupted(firing.run_id, firing.scheduled_at, now)
-            self.persist(actor, self.outcome(actor, record, scheduled=True))
-            if actor.program.recover:  # at least once: the cut-off run runs again
+            # At least once: the firing stays open until the run again concludes it, so a
+            # crash during that run is seen as one too.
+            recover = actor.program.recover
+            self.persist(actor, self.outcome(actor, record, None if recover else "interrupted"))
+            if recover:
                 again.append(firing.scheduled_at)
         return again
 
@@ -272,7 +302,7 @@ class ProgramRecorder(NullRecorder):
             skipped=ledger.skipped,
             missed=ledger.missed,
             last_run=ledger.last_run,
-            last_error=_error_text(ledger.last_error),
+            last_error=error_text(ledger.last_error),
             last_fire=self.last_fire,
             next_fire=actor.next_run,
             paused=actor.phase.paused,
@@ -301,18 +331,17 @@ class ProgramRecorder(NullRecorder):
             program_id=self.program_id, firing=firing, program=self.row(actor), epoch=self.epoch
         )
 
-    def outcome(self, actor: ProgramActor, record: RunRecord, *, scheduled: bool) -> Write:
-        """A try's record, with the counters and the state merged from it, in one write; for a
-        run of a scheduled tick, the firing's outcome too."""
+    def outcome(
+        self, actor: ProgramActor, record: RunRecord, concluded: FiringStatus | None
+    ) -> Write:
+        """A try's record, with the counters and the state merged from it, in one write; with
+        `concluded`, its firing's outcome too."""
         outcome = None
-        if scheduled and record.scheduled_at is not None:
-            status: FiringStatus = "completed" if record.status == "completed" else "failed"
-            if record.status == "interrupted":
-                status = "interrupted"
+        if concluded is not None and record.scheduled_at is not None:
             outcome = FiringRow(
                 program_id=self.program_id,
                 scheduled_at=record.scheduled_at,
-                status=status,
+                status=concluded,
                 run_id=record.id,
                 runner_id=self.runner_id,
             )
@@ -325,61 +354,13 @@ class ProgramRecorder(NullRecorder):
         )
 
 
-def run_row(record: RunRecord) -> RunRow:
-    """A history record as the store keeps it."""
-    return RunRow(
-        program_id=record.program,
-        run_id=record.id,
-        attempt=record.attempt,
-        spawn=record.spawn,
-        scheduled_at=record.scheduled_at,
-        status=record.status,
-        started_at=record.started_at,
-        finished_at=record.finished_at,
-        result=record.result,
-        error=_error_text(record.error),
-    )
+#: A firing's statuses, from the least to the most: taken by several spawns, it ends as the
+#: most any of them reached (completed if one completed it).
+_RANK: tuple[FiringStatus, ...] = ("skipped", "interrupted", "failed", "completed")
 
 
-def run_record(row: RunRow) -> RunRecord:
-    """A stored run as the history shows it."""
-    return RunRecord(
-        id=row.run_id,
-        program=row.program_id,
-        spawn=row.spawn,
-        scheduled_at=row.scheduled_at,
-        status=row.status,  # type: ignore[arg-type]
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        result=row.result,
-        error=None if row.error is None else StoredError(row.error),
-        attempt=row.attempt,
-    )
-
-
-def adopted_records(stored: StoredProgram) -> list[RunRecord]:
-    """The stored runs as history records, oldest first."""
-    return [run_record(row) for row in reversed(stored.runs)]
-
-
-def adoption_plan(
-    program: Program, stored: StoredProgram, now: datetime
-) -> tuple[Schedule, datetime, datetime | None]:
-    """How an install adopting `stored` schedules `program`: the anchored schedule, its
-    anchor, and the first fire time.
-
-    While the schedule is the one the store holds, its anchor is kept (an `every()` grid stays
-    where it was); a changed one is anchored at the last fire time (or now, if it never fired).
-    Either way the first fire time is the first after the last one fired, however long ago:
-    the downtime is a clock jump, and the program's `misfire` decides what runs.
-    """
-    row = stored.row
-    kept = json.loads(row.schedule)
-    if kept["given"] == program.schedule.to_definition():
-        schedule, since = schedule_from_definition(kept["anchored"]), row.since
-    else:
-        since = row.last_fire or now
-        schedule = program.schedule.anchored(since)
-    if row.last_fire is None:
-        return schedule, since, schedule.first_fire(since)
-    return schedule, since, schedule.next_fire(row.last_fire)
+def _firing_status(status: str) -> FiringStatus:
+    """The status a firing takes from the final status of its run."""
+    if status in ("completed", "interrupted"):
+        return status  # type: ignore[return-value]
+    return "failed"

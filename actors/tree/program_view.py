@@ -12,7 +12,7 @@ from actors.runtime import gather, resolve
 from actors.schedules import schedule_from_definition
 from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus
 from actors.store.abc import Serializer, StoredProgram
-from actors.tree.program_recorder import StoredError
+from actors.tree.program_rows import StoredError
 
 if TYPE_CHECKING:
     from actors.tree.program_actor import ProgramActor

@@ -20,7 +20,7 @@ import attrs
 from actors import events
 from actors.runtime import Activity, Alarm, RunTicket, resolve
 from actors.snapshots import RunRecord, RunStatus
-from actors.tree.messages import NO_ARGS
+from actors.tree.messages import NO_ARGS, Tick
 
 __all__ = ["NOT_RUN_KEPT", "ActiveRun", "RunLedger"]
 
@@ -287,6 +287,18 @@ class RunLedger:
         self.skipped += 1
         self.publish(events.RunSkipped, self.program_id, scheduled_at, spawn)
         self._keep_not_run(scheduled_at, "skipped", spawn)
+
+    def count_tick_missed(self, tick: Tick, *, itself: bool = False) -> None:
+        """The ticks `tick` reports missed (and `itself`, if it does not run either)."""
+        if itself and tick.runs:
+            self.count_missed(tick.missed + 1, (*tick.missed_latest, tick.scheduled_at))
+        else:
+            self.count_missed(tick.missed, tick.missed_latest)
+
+    def nothing_owed(self) -> bool:
+        """No retry waits its turn and no firing is being stored: a draining program owes
+        no run a conclusion."""
+        return not self.retrying and not self.firings_pending
 
     def count_missed(self, count: int, latest: tuple[datetime, ...]) -> None:
         """`count` ticks missed, however many; records and events for the `latest` few."""

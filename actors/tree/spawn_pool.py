@@ -74,7 +74,7 @@ class SpawnSlot:
         return not self.temporary and not self.stopping
 
     def info(self, program_id: str) -> SpawnInfo:
-        status: SpawnStatus = "stopping" if self.stopping else "running" if self.running else "idle"
+        status: SpawnStatus = "stopping" if self.stopping else "running" if self.busy else "idle"
         return SpawnInfo(
             id=self.id,
             program=program_id,
@@ -121,7 +121,7 @@ class ActorSpawnHost:
 
     def drop_tick(self, tick: Tick, spawn_id: str) -> None:
         self.actor.ledger.count_skipped(tick.scheduled_at, spawn_id)
-        self.actor.recorder.conclude(self.actor, tick.scheduled_at)
+        self.actor.recorder.dropped(self.actor, tick.scheduled_at)
 
     def now(self) -> datetime:
         now: datetime = self.actor.runtime.clock.now()
@@ -183,7 +183,7 @@ class SpawnPool:
             return members[:n]
         newest_first = members[::-1]
         if policy == "idle":
-            newest_first.sort(key=lambda slot: slot.running)  # stable: idle ones first
+            newest_first.sort(key=lambda slot: slot.busy)  # stable: idle ones first
         return newest_first[:n]
 
     # --- changing ---------------------------------------------------------------------------

@@ -61,8 +61,9 @@ from actors.tree.monitor_actor import (
 )
 from actors.tree.monitor_registry import MonitorRegistry
 from actors.tree.program_actor import ProgramActor
-from actors.tree.program_recorder import NullRecorder, ProgramRecorder, adoption_plan
+from actors.tree.program_recorder import NullRecorder, ProgramRecorder
 from actors.tree.program_registry import ProgramRegistry, Registration
+from actors.tree.program_rows import adoption_plan
 from actors.tree.program_start import ProgramStart
 from actors.tree.program_view import answer_status, stored_info
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD
@@ -261,6 +262,7 @@ class SupervisorActor(Actor):
             registration.since,
             registration.schedule.next_fire(self.runtime.clock.now()),
             message.state,
+            stored=message.stored,
             epoch=registration.epoch,
         )
         self.programs.add(restarted)
