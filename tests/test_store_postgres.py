@@ -279,3 +279,42 @@ def test_the_cli_reads_a_postgresql_store_a_runner_holds(url: str) -> None:
         ]
     assert "held" in outputs[0]
     assert "completed" in outputs[1]
+
+
+def test_writers_adding_programs_at_once_give_each_its_own_place(url: str) -> None:
+    """Two connections writing batches of new programs at the same moment (as two runners
+    will) both commit, and every program gets its own install order."""
+    import threading
+
+    from actors.store.batch_plan import Draft
+    from actors.store.postgres import _write_segment
+
+    first = PostgresStore(url)
+    first.open("runner-1")
+    first.close()
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def writer(prefix: str) -> None:
+        from actors.store.batch_plan import plan_batch
+
+        try:
+            with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+                batch = [install(f"{prefix}{n}") for n in range(20)]
+                start.wait(10)
+                draft = Draft(PostgresStore._books(conn, batch))
+                _, _, segments = plan_batch(batch, draft, set())
+                with conn.cursor() as cursor:
+                    for segment in segments:
+                        _write_segment(cursor, segment)
+        except BaseException as error:  # the test reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(prefix,)) for prefix in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    orders = [order for (order,) in rows(url, "SELECT install_order FROM actors_programs")]
+    assert len(orders) == len(set(orders)) == 40

@@ -54,6 +54,7 @@ __all__ = ["PostgresStore"]
 #: The advisory lock keys (any 64-bit numbers; these spell "actors" and a purpose).
 _SCHEMA_LOCK = 0x6163746F72730001
 _RUNNER_LOCK = 0x6163746F72730002
+_ORDER_LOCK = 0x6163746F72730003
 
 #: How long `open` waits for the runner lock of a runner that has just ended (seconds).
 _LOCK_WAIT = 2.0
@@ -351,6 +352,10 @@ class PostgresStore(Store):
                 (ids,),
             ).fetchall()
         )
+        if any(w.program is not None and w.program_id not in epochs for w in batch):
+            # A new program goes last: writers that add programs take turns, so two never
+            # give the same install order (a replaced program keeps its own).
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ORDER_LOCK,))
         (most,) = conn.execute(
             "SELECT COALESCE(MAX(install_order), 0) FROM actors_programs"
         ).fetchone()
