@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -318,3 +319,29 @@ def test_writers_adding_programs_at_once_give_each_its_own_place(url: str) -> No
     assert errors == []
     orders = [order for (order,) in rows(url, "SELECT install_order FROM actors_programs")]
     assert len(orders) == len(set(orders)) == 40
+
+
+def test_no_connection_of_a_stopped_runner_is_left(url: str) -> None:
+    """After `runner.stop()` the server has no connection of the runner's left (its writer's,
+    its read pool's), and its runner lock is free."""
+    clock = ManualClock(T0)
+    with Runner(clock=clock, store=PostgresStore(url, flush_interval=0)) as runner:
+        runner.install(counting())
+        clock.advance(2)
+        runner.status()
+        assert runner.history("p")
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        # A closed connection's server process ends a moment later: wait for that, bounded.
+        deadline = time.monotonic() + 10
+        while True:
+            (others,) = conn.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+            if others == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # sleep-ok: polling the server's own cleanup, bounded
+        (free,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (0x6163746F72730002,)).fetchone()
+    assert (others, free) == (0, True)
