@@ -156,6 +156,7 @@ class ProgramInfo(_Pretty):
     last_run: datetime | None = None
     next_run: datetime | None = None
     last_error: BaseException | None = None
+    owner: str | None = None  # the id of the runner that runs it (a store's row: the last one)
 
     @property
     def spawn_counts(self) -> str:

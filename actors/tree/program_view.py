@@ -41,6 +41,7 @@ def live_info(actor: ProgramActor) -> ProgramInfo:
         last_run=ledger.last_run,
         next_run=actor.next_run,
         last_error=ledger.last_error,
+        owner=actor.runtime.name,
     )
 
 
@@ -75,6 +76,7 @@ def stored_info(stored: StoredProgram, serializer: Serializer, error: str | None
         last_run=row.last_run,
         next_run=row.next_fire,
         last_error=None if last_error is None else StoredError(last_error),
+        owner=row.owner,
     )
 
 
