@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from actors import (
@@ -44,6 +45,18 @@ def raw(path: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of `sql` read straight from the file, past the store."""
     with sqlite3.connect(path) as conn:
         return conn.execute(sql).fetchall()
+
+
+def by_reference() -> Program:
+    """A program of callables given as "module:function" strings: restorable alone."""
+    return Program(
+        id="ref",
+        interval=1,
+        min=1,
+        main_fn="tests.programs_for_store:count",
+        create_fn="tests.programs_for_store:zero",
+        merge_fn="tests.programs_for_store:add",
+    )
 
 
 def counting(**fields: Any) -> Program:
@@ -124,14 +137,7 @@ def test_callables_by_reference_restore_without_code(path: Path) -> None:
     """A program of module-level callables (or "module:function" strings) comes back at start
     with no code installing it, and runs on."""
     clock = ManualClock(T0)
-    program = Program(
-        id="ref",
-        interval=1,
-        min=1,
-        main_fn="tests.programs_for_store:count",
-        create_fn="tests.programs_for_store:zero",
-        merge_fn="tests.programs_for_store:add",
-    )
+    program = by_reference()
     with Runner(clock=clock, store=store(path)) as runner:
         runner.install(program)
         clock.advance(3)
@@ -157,8 +163,6 @@ def test_a_reference_that_no_longer_imports_fails_that_program_only(path: Path) 
     row = writer.load_program("gone")
     assert row is not None
     broken = row.row.definition.replace("programs_for_store:count", "no_such_module:count")  # type: ignore[union-attr]
-    import attrs
-
     writer.write([Write(program_id="gone", program=attrs.evolve(row.row, definition=broken))])
     writer.close()
     with Runner(clock=clock, store=store(path)) as runner:
@@ -238,8 +242,6 @@ def test_a_run_cut_off_by_a_crash_is_interrupted_and_recovered(path: Path) -> No
     writer.open("crashed")
     stored = writer.load_program("p")
     assert stored is not None
-    import attrs
-
     writer.write(
         [
             Write(
@@ -305,14 +307,7 @@ def test_code_installing_a_restored_program_takes_it_over(path: Path) -> None:
     """A program restored at start (its callables import) may be installed by the code again:
     the same definition is taken as it runs; a changed one replaces it, keeping its data."""
     clock = ManualClock(T0)
-    program = Program(
-        id="ref",
-        interval=1,
-        min=1,
-        main_fn="tests.programs_for_store:count",
-        create_fn="tests.programs_for_store:zero",
-        merge_fn="tests.programs_for_store:add",
-    )
+    program = by_reference()
     with Runner(clock=clock, store=store(path)) as runner:
         runner.install(program)
         clock.advance(2)
@@ -322,14 +317,7 @@ def test_code_installing_a_restored_program_takes_it_over(path: Path) -> None:
         with pytest.raises(ProgramExists):  # the code installed it: a second install fails
             runner.install(program)
     with Runner(clock=clock, store=store(path)) as runner:
-        changed = Program(
-            id="ref",
-            interval=1,
-            min=2,
-            main_fn="tests.programs_for_store:count",
-            create_fn="tests.programs_for_store:zero",
-            merge_fn="tests.programs_for_store:add",
-        )
+        changed = attrs.evolve(by_reference(), min=2)
         runner.install(changed)  # the code's definition replaces the restored one
         info = runner.info("ref")
         assert (info.state, info.spawns, info.min) == (3, 2, 2)
