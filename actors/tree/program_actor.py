@@ -245,9 +245,9 @@ class ProgramActor(Actor):
         tick, answer = message.tick, message.answer
         error = answer.exception()
         if error is not None or answer.result() != "ok":
-            # Not stored (the store failed), or stored before (a restart, another runner):
-            # at most once means it does not run here.
-            why = repr(error) if error is not None else "it was fired before"
+            # Not stored (the store failed), fired before (a restart), or another runner's
+            # now: at most once means it does not run here.
+            why = repr(error) if error is not None else f"the store answered {answer.result()!r}"
             logger.warning("tick %s of %r does not run: %s", tick.scheduled_at, self, why)
             if error is not None:
                 self.ledger.count_missed(1, (tick.scheduled_at,))

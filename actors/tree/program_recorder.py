@@ -126,8 +126,9 @@ class ProgramRecorder(NullRecorder):
         self.since = since
         self.last_fire: datetime | None = None
         self.state: bytes | None = None  # the merged state as last stored
-        self.takers: dict[datetime, int] = {}  # stored firings: how many spawns hold each
-        self.settled: dict[datetime, FiringStatus] = {}  # how they went, for those done
+        # Stored firings taken by several spawns: how many still hold each, and the best
+        # status of those done with it.
+        self.takers: dict[datetime, tuple[int, FiringStatus]] = {}
 
     def persist(
         self, actor: ProgramActor, write: Write, then: Callable[[Future[Any]], Any] | None = None
@@ -167,7 +168,7 @@ class ProgramRecorder(NullRecorder):
         """The stored firing of `scheduled_at` was taken by `takers` spawns (each runs it, or
         queued it); none: it will not run, so it is concluded skipped at once."""
         if takers:
-            self.takers[scheduled_at] = takers
+            self.takers[scheduled_at] = (takers, "skipped")
         else:
             self._conclude(actor, scheduled_at, "skipped")
 
@@ -181,13 +182,11 @@ class ProgramRecorder(NullRecorder):
     def _taker_done(self, scheduled_at: datetime, status: FiringStatus) -> FiringStatus | None:
         """One taker of a firing is done with `status`: the firing's status if it was the
         last (completed if any taker completed it), else `None`."""
-        left = self.takers.get(scheduled_at, 1)
-        best = max(status, self.settled.get(scheduled_at, status), key=_RANK.index)
+        left, so_far = self.takers.pop(scheduled_at, (1, status))
+        best = max(status, so_far, key=_RANK.index)
         if left > 1:
-            self.takers[scheduled_at], self.settled[scheduled_at] = left - 1, best
+            self.takers[scheduled_at] = (left - 1, best)
             return None
-        self.takers.pop(scheduled_at, None)
-        self.settled.pop(scheduled_at, None)
         return best
 
     def snapshot(self, actor: ProgramActor) -> StoredProgram | None:
