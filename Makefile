@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo cluster-demo test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/worker_pool.py
+
+# Three runner processes on a throwaway PostgreSQL server, watched live for 20 s, one killed
+# at half time (~30 s in all); needs PostgreSQL's server binaries, as `make test` does.
+cluster-demo: $(STAMP)
+	@.ci/ensure-postgres
+	$(BIN)/python examples/cluster_demo.py
 
 test: $(STAMP)
 	@.ci/ensure-postgres

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         InvalidSchedule,
         ProgramExists,
         ProgramNotFound,
+        ProgramUnavailable,
         RunnerStopped,
         SchedulerError,
         SpawnLimitError,
@@ -34,7 +35,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from actors.program import Program
     from actors.runner import Runner
     from actors.schedules import Schedule, after, at, cron, every, manual, on_success
-    from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
+    from actors.snapshots import (
+        MonitorInfo,
+        ProgramInfo,
+        RunnerInfo,
+        RunnerStatus,
+        RunRecord,
+        SpawnInfo,
+    )
 
 __all__ = [
     "AutoscaleHandle",
@@ -50,9 +58,11 @@ __all__ = [
     "ProgramHandle",
     "ProgramInfo",
     "ProgramNotFound",
+    "ProgramUnavailable",
     "Retry",
     "RunRecord",
     "Runner",
+    "RunnerInfo",
     "RunnerStatus",
     "RunnerStopped",
     "Schedule",
@@ -88,9 +98,11 @@ _MODULES = {
     "ProgramHandle": "actors.handles",
     "ProgramInfo": "actors.snapshots",
     "ProgramNotFound": "actors.errors",
+    "ProgramUnavailable": "actors.errors",
     "Retry": "actors.policies",
     "RunRecord": "actors.snapshots",
     "Runner": "actors.runner",
+    "RunnerInfo": "actors.snapshots",
     "RunnerStatus": "actors.snapshots",
     "RunnerStopped": "actors.errors",
     "Schedule": "actors.schedules",

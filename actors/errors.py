@@ -8,6 +8,7 @@ __all__ = [
     "InvalidSchedule",
     "ProgramExists",
     "ProgramNotFound",
+    "ProgramUnavailable",
     "RunnerStopped",
     "SchedulerError",
     "SpawnLimitError",
@@ -27,6 +28,11 @@ class ProgramNotFound(SchedulerError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would quote the message; a sentence reads better.
         return str(self.args[0]) if self.args else "program not found"
+
+
+class ProgramUnavailable(SchedulerError, TimeoutError):
+    """The program is owned by another runner of the store, and that runner did not answer
+    in time (it may be dead: a live runner takes its programs over within the lease)."""
 
 
 class ProgramExists(SchedulerError):

@@ -8,8 +8,11 @@ answer on the message's reply future.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
+import os
+import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
@@ -19,24 +22,20 @@ from typing import Any
 from actors._tracebacks import user_facing
 from actors.autoscaling import AutoscaleSpec
 from actors.clock import Clock, SystemClock
-from actors.errors import DeadlockError, InvalidSchedule, RunnerStopped
+from actors.errors import DeadlockError, InvalidSchedule, ProgramNotFound, RunnerStopped
 from actors.events import Event, Subscription
 from actors.handles import AutoscaleHandle, ProgramHandle
+from actors.membership import Membership
 from actors.program import Program
+from actors.runner_views import RunnerViews
 from actors.runtime import Request, inside_user_code_of
 from actors.schedules import Schedule, every
-from actors.snapshots import ProgramInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.store import Store, open_store
 from actors.system import ActorSystem
-from actors.timeline import Timeline, render_timeline
 from actors.tree.events_actor import ActorBroker, Subscribe
 from actors.tree.messages import (
     NO_ARGS,
-    GetHistory,
-    GetProgramInfo,
-    GetSpawns,
     GetState,
-    GetStatus,
     Install,
     KillSpawn,
     Pause,
@@ -49,13 +48,14 @@ from actors.tree.messages import (
     Unspawn,
 )
 from actors.tree.monitor_actor import StartMonitor
-from actors.validation import check_instance, check_int, check_non_empty_str
+from actors.validation import check_instance, check_int, check_non_empty_str, check_seconds
 from actors.waiting import (
     CALL_TIMEOUT,
     call_text,
     refuse_to_wait_in_handler,
     settle,
     wait_for_answer,
+    wait_for_run,
 )
 
 __all__ = ["Runner"]
@@ -64,22 +64,35 @@ logger = logging.getLogger("actors.runner")
 
 _runner_numbers = itertools.count(1)
 
+
+def default_id(store: Store) -> str:
+    """A runner's id when none is given: unique among the processes that may share `store`."""
+    number = next(_runner_numbers)
+    if not store.durable:
+        return f"runner-{number}"
+    base = f"{socket.gethostname()}-{os.getpid()}"
+    return base if number == 1 else f"{base}-{number}"
+
+
 #: How long a runner forgotten at interpreter exit gives its running work.
 EXIT_TIMEOUT = 5.0
 
 
 @user_facing
-class Runner:
+class Runner(RunnerViews):
     """Holds programs and runs them. Created = started; also a context manager.
 
     Args:
-        id: a name for people and logs (default: `runner-N`).
+        id: a name for people and logs, unique among the live runners of a store (default:
+            `runner-N`; with a store, `HOST-PID`, or `HOST-PID-N` for the Nth of a process).
         clock: where time comes from (default: a new `SystemClock`; tests use `ManualClock`).
         max_concurrent: at most this many `main_fn`s at once across the runner (`None` = no cap).
         history: how many `RunRecord`s to keep per program.
         store: where programs are kept: `None` or `"memory"` (nothing survives the process), a
             path (`"actors.db"`) or `"sqlite:///path"` (SQLite), or a `Store`. A runner opening
             a store restores the programs it holds (see `docs/persistence.md`).
+        lease: with a store several runners share, how long a runner may go unheard before
+            its programs move to the others, in seconds (see `docs/cluster.md`).
 
     Raises:
         StoreError: the store cannot be opened (the message says why and what to do).
@@ -93,24 +106,38 @@ class Runner:
         max_concurrent: int | None = None,
         history: int = 1000,
         store: Store | str | Path | None = None,
+        lease: float = 15.0,
     ) -> None:
         check_non_empty_str("id", id, optional=True)
         a_clock = "a Clock such as SystemClock() or ManualClock()"
         check_instance("clock", clock, Clock, what=a_clock, optional=True)
         check_int("max_concurrent", max_concurrent, at_least=1, optional=True)
         check_int("history", history, at_least=0)
-        self.id = id if id is not None else f"runner-{next(_runner_numbers)}"
+        lease = check_seconds("lease", lease)
+        self.store = open_store(store)
+        self.store.use_lease(lease)
+        self.id = id if id is not None else default_id(self.store)
         self.clock = clock if clock is not None else SystemClock()
         self.max_concurrent = max_concurrent
-        self.store = open_store(store)
         self._system = ActorSystem(
             self.id, self.clock, self.store, max_concurrent=max_concurrent, history=history
         )
         self._runtime = self._system.runtime
         self.clock.attach(self)
         atexit.register(self._stop_at_exit)
-        if self.store.durable:
-            self._system.restore()
+        self._members: Membership | None = None
+        try:
+            coordinator = self.store.coordinator(self.id) if self.store.durable else None
+            if coordinator is not None:  # shared by leases: claim a share, restore it
+                self._members = self._system.membership = Membership(
+                    self._system, coordinator, self.clock, lease
+                )
+                self._members.start()
+            elif self.store.durable:
+                self._system.restore()
+        except BaseException:
+            self.stop(wait=False)
+            raise
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -118,7 +145,12 @@ class Runner:
         return self._system.send(message)
 
     def _call(self, message: Request, timeout: float | None = CALL_TIMEOUT) -> Any:
-        return self._system.call(message, timeout)
+        try:
+            return self._system.call(message, timeout)
+        except ProgramNotFound as error:
+            if self._members is None or getattr(message, "program_id", None) is None:
+                raise
+            return self._members.forward(message, timeout, error)  # another runner's?
 
     def _stop_at_exit(self) -> None:
         try:
@@ -172,10 +204,20 @@ class Runner:
         spec = Program.from_mapping(program)
         if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
+        if self._members is not None:
+            if replace:  # across the runners: uninstalled wherever it runs, then installed
+                with contextlib.suppress(ProgramNotFound):
+                    self.uninstall(spec.id)
+            if (elsewhere := self._members.install(spec)) is not None:
+                return elsewhere  # installed here (new, or taken over), or runs elsewhere
         stored = self.store.load_program(spec.id) if self.store.durable else None
         # A program the store holds is adopted: its state is the stored one, no create_fn.
         state = spec.create_fn() if stored is None or replace else None
-        install = Install(program=spec, state=state, replace=replace, stored=stored)
+        # This runner holds it (claimed, and restored or waiting for this code): with the
+        # epoch it holds it by, which its writes and renewals must go on carrying.
+        held = self._members is not None and stored is not None and stored.row.owner == self.id
+        epoch = stored.row.epoch if held and stored is not None else None
+        install = Install(program=spec, state=state, replace=replace, stored=stored, epoch=epoch)
         result: Program = self._call(install)
         return result
 
@@ -233,21 +275,10 @@ class Runner:
             TimeoutError: `timeout` seconds passed before the run finished.
         """
         message = Trigger(program_id=id, args=args)
-        if not wait:
-            return self._send(message)
-        what = call_text(message)
-        refuse_to_wait_in_handler(what)
         future = self._send(message)
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            if future.done():
-                raise  # main_fn's own TimeoutError, or the program's timeout
-            msg = (
-                f"{what} waited {timeout:g} s and the run has not finished; it goes on and "
-                "will be merged and counted (trigger(..., wait=False) returns a Future instead)"
-            )
-            raise TimeoutError(msg) from None
+        if self._members is not None:
+            future = self._members.or_forward(future, message, timeout)
+        return future if not wait else wait_for_run(future, call_text(message), timeout)
 
     def get_state(self, id: str) -> Any:
         """The program's merged state."""
@@ -358,39 +389,6 @@ class Runner:
         """Shorthand for `reschedule(id, every(seconds))`."""
         self.reschedule(id, every(seconds))
 
-    # --- snapshots --------------------------------------------------------------------------
-
-    def status(self) -> RunnerStatus:
-        """A snapshot of the whole runner; its `repr` is a table."""
-        result: RunnerStatus = self._call(GetStatus())
-        return result
-
-    def programs(self) -> list[ProgramInfo]:
-        """A snapshot of every program, in install order."""
-        return list(self.status().programs)
-
-    def info(self, id: str) -> ProgramInfo:
-        """A snapshot of one program."""
-        result: ProgramInfo = self._call(GetProgramInfo(program_id=id))
-        return result
-
-    def spawns(self, id: str) -> list[SpawnInfo]:
-        """The program's spawns not yet stopped (idle, running, stopping), oldest first."""
-        result: list[SpawnInfo] = self._call(GetSpawns(program_id=id))
-        return result
-
-    def timeline(self, id: str, *, width: int = 60) -> Timeline:
-        """The recent runs of each spawn of a program, drawn as a text timeline.
-
-        Its `repr` is the plain picture; rich renders it too.
-        """
-        return render_timeline(self.history(id, limit=1000), now=self.clock.now(), width=width)
-
-    def history(self, id: str, limit: int = 50) -> list[RunRecord]:
-        """The program's most recent runs, newest first (running ones first of all)."""
-        result: list[RunRecord] = self._call(GetHistory(program_id=id, limit=limit))
-        return result
-
     # --- time and lifecycle -----------------------------------------------------------------
 
     def settle(self, timeout: float = 5.0, *, runs: bool = True) -> None:
@@ -424,6 +422,8 @@ class Runner:
                 "(settle(runs=False) waits for messages only)"
             )
             raise DeadlockError(msg)
+        if self._members is not None and not self.clock.moves_by_itself:
+            self._members.beat_now(timeout)  # leases move on virtual time: at settle
         settle(self._runtime, self.clock, self.id, timeout, runs=runs)
 
     def settle_at_deadline(self, timeout: float, stuck_after: float) -> None:

@@ -12,11 +12,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 import attrs
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["MonitorInfo", "ProgramInfo", "RunRecord", "RunnerStatus", "SpawnInfo", "render"]
+__all__ = [
+    "MonitorInfo",
+    "ProgramInfo",
+    "RunRecord",
+    "RunnerInfo",
+    "RunnerStatus",
+    "SpawnInfo",
+    "render",
+]
 
 ProgramStatus = Literal["active", "paused", "finished", "failed", "waiting"]
 SpawnStatus = Literal["idle", "running", "stopping", "stopped"]
@@ -129,6 +137,31 @@ class RunRecord(_Pretty):
         )
 
 
+@attrs.frozen(kw_only=True)
+class RunnerInfo:
+    """A runner of a store that several runners share, as `runner.cluster()` lists it.
+
+    Attributes:
+        id: the runner's id (what `ProgramInfo.owner` names).
+        host, pid: where it runs.
+        started_at: when it joined the store.
+        heartbeat: when it was last heard of (its own clock).
+        alive: whether it was heard of within half its lease (how long a lease lasts): its
+            programs stay with it.
+    """
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat: datetime
+    alive: bool
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else "not heard of"
+        return f"<RunnerInfo {self.id} pid {self.pid} on {self.host}, {state}>"
+
+
 @attrs.frozen(repr=False)
 class ProgramInfo(_Pretty):
     """One program: its schedule, spawns, state and counters.
@@ -175,7 +208,9 @@ class ProgramInfo(_Pretty):
 
 def _program_table(programs: list[ProgramInfo], title: str | None) -> Table:
     table = Table(title=title, title_justify="left", expand=False)
-    for column, justify in (
+    # Programs of several runners (a shared store): say which runs each.
+    owners = len({info.owner for info in programs}) > 1
+    columns: list[tuple[str, JustifyMethod]] = [
         ("program", "left"),
         ("status", "left"),
         ("schedule", "left"),
@@ -185,12 +220,16 @@ def _program_table(programs: list[ProgramInfo], title: str | None) -> Table:
         ("last run", "right"),
         ("next run", "right"),
         ("state", "left"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=column != "state")  # type: ignore[arg-type]
+    ]
+    if owners:
+        columns.insert(2, ("owner", "left"))
+    for column, justify in columns:
+        table.add_column(column, justify=justify, no_wrap=column != "state")
     for info in programs:
         table.add_row(
             info.id,
             info.status,
+            *((info.owner or "-",) if owners else ()),
             info.schedule,
             info.spawn_counts,
             str(info.runs),

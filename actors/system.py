@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pykka import ActorRef
 
@@ -29,6 +29,9 @@ from actors.tree.messages import Install, Shutdown, WaitInStore
 from actors.tree.store_actor import StoreActor
 from actors.tree.supervisor import SupervisorActor
 from actors.waiting import CALL_TIMEOUT, call_text, refuse_to_wait_in_handler, wait_for_answer
+
+if TYPE_CHECKING:
+    from actors.membership import Membership
 
 __all__ = ["ActorSystem"]
 
@@ -62,6 +65,8 @@ class ActorSystem:
         self.supervisor: ActorRef[Any] = SupervisorActor.start(
             self.runtime, runner_id, history, store if store.durable else None, store_ref
         )
+        #: With a store several runners share: this runner's part in it (`Membership`).
+        self.membership: Membership | None = None
         self._stop_lock = threading.Lock()
         self._stopped = False
         self._stop_done = threading.Event()
@@ -138,6 +143,8 @@ class ActorSystem:
     def _stop_now(self, settleable: Settleable, wait: bool, timeout: float) -> None:
         try:
             work_deadline = time.monotonic() + (timeout if wait else 0.0)
+            if self.membership is not None:
+                self.membership.halt()  # no more claims or commands: the runner stops
             shutdown = Shutdown()
             self.supervisor.tell(shutdown)
             if wait:
@@ -152,6 +159,8 @@ class ActorSystem:
             self.runtime.shutdown(work_deadline)
             if self.writer is not None:  # the actors' last writes are queued: commit them
                 self.writer.close()
+            if self.membership is not None:  # then let the others take the programs at once
+                self.membership.leave()
             self.store.close()
             self.clock.detach(settleable)
             self.clock.release()

@@ -74,6 +74,25 @@ def call_text(message: Request) -> str:
     return f"runner.{name}({'' if program_id is None else repr(program_id)})"
 
 
+def wait_for_run(future: Future[Any], what: str, timeout: float | None) -> Any:
+    """Wait for a triggered run's result (or its error) on the caller's thread.
+
+    Raises:
+        TimeoutError: `timeout` passed first; the run goes on, and is merged and counted.
+    """
+    refuse_to_wait_in_handler(what)
+    try:
+        return future.result(timeout)
+    except TimeoutError:
+        if future.done():
+            raise  # main_fn's own TimeoutError, or the program's timeout
+        msg = (
+            f"{what} waited {timeout:g} s and the run has not finished; it goes on and "
+            "will be merged and counted (trigger(..., wait=False) returns a Future instead)"
+        )
+        raise TimeoutError(msg) from None
+
+
 def refuse_to_wait_in_handler(what: str) -> None:
     """A call that waits for an answer must not be made from inside an actor's handler
     (`merge_fn`): the answer may be queued behind that very handler.

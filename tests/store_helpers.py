@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from actors.errors import StoreError
-from actors.store.abc import FiringRow, ProgramRow, RunRow, Store, Write
+from actors.store.abc import FiringRow, ProgramRow, RunRow, Write
 
 #: The stores' rows start here.
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -76,26 +70,3 @@ def wait_for_line(child: subprocess.Popen[str], prefix: str) -> str:
 def end_child(child: subprocess.Popen[str]) -> None:
     """Close the child's stdin, so it ends, and reap it."""
     child.communicate(timeout=10)
-
-
-def check_a_killed_holder_frees_the_store(spec: str, make_store: Callable[[], Store]) -> None:
-    """While a child process holds the store `spec`, opening `make_store()` raises StoreError
-    naming the child's runner and pid; after a `kill -9` of the child the next open succeeds
-    at once, and what the child committed is there."""
-    child = start_child("hold", spec, "child-runner")
-    try:
-        pid = int(wait_for_line(child, "holding ").split()[1])
-        store = make_store()
-        with pytest.raises(StoreError, match=rf"in use by runner child-runner \(pid {pid} on "):
-            store.open("runner-1")
-        os.kill(pid, signal.SIGKILL)
-        assert child.wait(timeout=10) == -signal.SIGKILL
-        store.open("runner-1")
-        try:
-            assert [p.row.id for p in store.load()] == ["from-child"]
-        finally:
-            store.close()
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate()

@@ -56,6 +56,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.runner",
         "actors.handles",
         "actors.system",
+        "actors.membership",
+        "actors.runner_views",
         "actors.waiting",
         "actors.cli",
         "actors.cli.*",

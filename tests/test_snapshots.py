@@ -102,6 +102,18 @@ class TestRunnerStatusTable:
         for header in ("program", "status", "schedule", "n/min/max", "runs", "failed"):
             assert header in text
 
+    def test_programs_of_several_runners_show_their_owners(self) -> None:
+        """A status of programs that several runners run (a shared store) has an owner
+        column naming each one's runner; one of a single runner's programs has none."""
+        text = repr(status(program("a", owner="web-1"), program("b", owner="web-2")))
+        header = next(line for line in text.splitlines() if "schedule" in line)
+        assert "owner" in header
+        assert "web-1" in next(line for line in text.splitlines() if "│ a " in line)
+        assert "web-2" in next(line for line in text.splitlines() if "│ b " in line)
+        alone = repr(status(program("a", owner="web-1"), program("b", owner="web-1")))
+        assert "owner" not in alone
+        assert "web-1" not in alone
+
     def test_rows_show_the_counts(self) -> None:
         """Each row shows its program's runs and failures."""
         text = repr(status(program("a", runs=1234, failed=56), program("b", runs=7, failed=0)))

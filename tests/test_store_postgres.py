@@ -27,10 +27,10 @@ from actors.errors import StoreError
 from actors.store import SQLiteStore, open_store
 from actors.store.abc import Write
 from actors.store.postgres import PostgresStore
+from actors.store.schema import SCHEMA_VERSION
 from tests.conftest import T0
 from tests.postgres_server import create_database
 from tests.store_helpers import (
-    check_a_killed_holder_frees_the_store,
     firing,
     install,
     program,
@@ -58,19 +58,22 @@ def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_open_creates_the_schema_and_records_the_runner(url: str) -> None:
-    """A first open makes every table, marks the store as ours with its version and
-    serializer, and records the runner."""
+def test_open_creates_the_schema_and_a_runner_records_itself(url: str) -> None:
+    """A first open makes every table and marks the store as ours with its version and
+    serializer; a runner on it records itself (its membership joins), and leaves on stop."""
     store = PostgresStore(url)
     store.open("runner-1")
     store.close()
     meta = dict(rows(url, "SELECT key, value FROM actors_meta"))
     assert (meta["application"], meta["schema_version"], meta["serializer"]) == (
         "actors",
-        "1",
+        str(SCHEMA_VERSION),
         "json",
     )
-    assert [row[0] for row in rows(url, "SELECT id FROM actors_runners")] == ["runner-1"]
+    with Runner("r", store=url) as runner:
+        assert [row[0] for row in rows(url, "SELECT id FROM actors_runners")] == ["r"]
+        assert [info.id for info in runner.cluster()] == ["r"]
+    assert rows(url, "SELECT id FROM actors_runners") == []
 
 
 def test_runner_and_open_store_take_postgresql_urls(url: str) -> None:
@@ -188,11 +191,19 @@ def test_a_batch_means_what_the_sqlite_store_makes_of_it_one_by_one(
         assert contents_postgres(url) == contents_sqlite(path)
 
 
-def test_a_second_runner_is_refused_and_a_killed_holder_frees_the_store(url: str) -> None:
-    """While another process holds the store, open raises StoreError naming its runner and
-    pid; after a `kill -9` of that process the next open succeeds at once (PostgreSQL drops
-    the lock with the connection), and what it had committed is there."""
-    check_a_killed_holder_frees_the_store(url, lambda: PostgresStore(url))
+def test_several_runners_open_one_store(url: str) -> None:
+    """Stores of several runners open one database at once, and each reads what the others
+    wrote: sharing the programs is the leases' work, not a lock's."""
+    first, second = PostgresStore(url), PostgresStore(url)
+    first.open("a")
+    second.open("b")
+    try:
+        assert first.write([install("one")]) == ["ok"]
+        assert second.write([install("two")]) == ["ok"]
+        assert [p.row.id for p in first.load()] == ["one", "two"]
+    finally:
+        first.close()
+        second.close()
 
 
 def test_a_server_that_does_not_answer_is_a_clear_error() -> None:

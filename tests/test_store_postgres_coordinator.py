@@ -1,6 +1,7 @@
-"""postgres_leases on a real PostgreSQL server: runners claim fair shares of the programs and
-never the same one, renewals find the programs taken away, a lapsed lease is taken over with a
-new epoch that fences the old owner's writes, and a release frees programs at once."""
+"""PostgresCoordinator on a real PostgreSQL server: runners claim fair shares of the programs
+and never the same one, renewals find the programs taken away, a lapsed lease is taken over
+with a new epoch that fences the old owner's writes, a release frees programs at once, an id
+in use by a live process is refused, and commands reach their runner and come back."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from actors.errors import StoreError
 from actors.store.abc import Write
 from actors.store.postgres import PostgresStore
-from actors.store.postgres_leases import claim, heartbeat, release, renew, runners
+from actors.store.postgres_coordinator import PostgresCoordinator
 from tests.postgres_server import create_database
 from tests.store_helpers import install, program
 
@@ -40,13 +42,11 @@ def connect(url: str) -> Any:
     return psycopg.connect(url, autocommit=True)
 
 
-def join(conn: Any, runner_id: str, now: int = T) -> None:
-    """Record a runner, heard of at `now`."""
-    conn.execute(
-        "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-        "VALUES (%s, 1, 'test', %s, %s)",
-        (runner_id, now, now),
-    )
+def join(url: str, runner_id: str, now: int = T) -> PostgresCoordinator:
+    """The coordinator of a runner that joined at `now`."""
+    coordinator = PostgresCoordinator(runner_id, lambda: connect(url), "test store")
+    coordinator.join(now=now, span=LEASE)
+    return coordinator
 
 
 def owners(url: str) -> dict[str, str | None]:
@@ -57,12 +57,10 @@ def owners(url: str) -> dict[str, str | None]:
 def test_live_runners_claim_fair_disjoint_shares(url: str) -> None:
     """Three live runners claiming one after another take 4 programs each, none twice; a
     second claim by a runner that has its share takes nothing."""
-    with connect(url) as conn:
-        for name in ("a", "b", "c"):
-            join(conn, name)
-        taken = {name: claim(conn, name, now=T, lease=LEASE) for name in ("a", "b", "c")}
-        assert [len(ids) for ids in taken.values()] == [4, 4, 4]
-        assert claim(conn, "a", now=T, lease=LEASE) == {}
+    runners = {name: join(url, name) for name in ("a", "b", "c")}
+    taken = {name: c.claim(now=T, span=LEASE) for name, c in runners.items()}
+    assert [len(ids) for ids in taken.values()] == [4, 4, 4]
+    assert runners["a"].claim(now=T, span=LEASE) == {}
     assert sorted(owners(url).values()) == ["a"] * 4 + ["b"] * 4 + ["c"] * 4  # type: ignore[operator]
     assert all(epoch == 1 for ids in taken.values() for epoch in ids.values())
 
@@ -71,16 +69,13 @@ def test_runners_claiming_at_once_never_take_the_same_program(url: str) -> None:
     """Four runners claiming at the same moment from four connections (SKIP LOCKED): no
     program is taken twice, and every one is taken."""
     names = ["a", "b", "c", "d"]
-    with connect(url) as conn:
-        for name in names:
-            join(conn, name)
+    runners = {name: join(url, name) for name in names}
     taken: dict[str, dict[str, int]] = {}
     start = threading.Barrier(len(names))
 
     def claimer(name: str) -> None:
-        with connect(url) as conn:
-            start.wait()
-            taken[name] = claim(conn, name, now=T, lease=LEASE)
+        start.wait()
+        taken[name] = runners[name].claim(now=T, span=LEASE)
 
     threads = [threading.Thread(target=claimer, args=(name,)) for name in names]
     for thread in threads:
@@ -97,18 +92,17 @@ def test_a_lapsed_lease_is_taken_over_and_fences_the_old_owner(url: str) -> None
     """When runner a stops renewing, runner b (alone alive) takes a's programs after the lease
     with a new epoch; a's renewal then names every program it lost, and a write carrying a's
     epoch is refused as stale."""
-    with connect(url) as conn:
-        join(conn, "a")
-        held = claim(conn, "a", now=T, lease=LEASE)
-        assert len(held) == 12
-        join(conn, "b")
-        assert claim(conn, "b", now=T + LEASE // 2, lease=LEASE) == {}  # a's leases hold
-        later = T + LEASE + SECOND
-        heartbeat(conn, "b", later)
-        taken = claim(conn, "b", now=later, lease=LEASE)
-        assert set(taken) == set(held)
-        assert all(taken[p] == held[p] + 1 for p in held)
-        assert renew(conn, "a", held, now=later, lease=LEASE) == set(held)
+    a = join(url, "a")
+    held = a.claim(now=T, span=LEASE)
+    assert len(held) == 12
+    b = join(url, "b")
+    assert b.claim(now=T + LEASE // 2, span=LEASE) == {}  # a's leases hold
+    later = T + LEASE + SECOND
+    b.heartbeat(later, LEASE)
+    taken = b.claim(now=later, span=LEASE)
+    assert set(taken) == set(held)
+    assert all(taken[p] == held[p] + 1 for p in held)
+    assert a.renew(held, now=later, span=LEASE) == set(held)
     store = PostgresStore(url)
     store.open("a-again")
     try:
@@ -121,23 +115,21 @@ def test_a_lapsed_lease_is_taken_over_and_fences_the_old_owner(url: str) -> None
 def test_renewal_keeps_programs_and_release_frees_them(url: str) -> None:
     """A renewed lease holds past its first expiry; released programs go to the next claim at
     once; `runners` lists the runners, the most recently heard of first."""
-    with connect(url) as conn:
-        join(conn, "a")
-        held = claim(conn, "a", now=T, lease=LEASE)
-        assert renew(conn, "a", held, now=T + LEASE - SECOND, lease=LEASE) == set()
-        join(conn, "b", now=T + LEASE + SECOND)
-        assert claim(conn, "b", now=T + LEASE + SECOND, lease=LEASE) == {}
-        release(conn, "a", list(held)[:3])
-        assert len(claim(conn, "b", now=T + LEASE + SECOND, lease=LEASE)) == 3
-        assert [row.id for row in runners(conn)] == ["b", "a"]
+    a = join(url, "a")
+    held = a.claim(now=T, span=LEASE)
+    assert a.renew(held, now=T + LEASE - SECOND, span=LEASE) == set()
+    a.heartbeat(T + LEASE - SECOND, LEASE)
+    b = join(url, "b", now=T + LEASE + SECOND)
+    assert b.claim(now=T + LEASE + SECOND, span=LEASE) == {}
+    a.release(list(held)[:3])
+    assert len(b.claim(now=T + LEASE + SECOND, span=LEASE)) == 3
+    assert [row.id for row in b.runners()] == ["b", "a"]
 
 
 def test_a_program_write_leaves_the_lease(url: str) -> None:
     """A write of a program's row (its state and books) leaves its owner's lease as the
     heartbeat set it."""
-    with connect(url) as conn:
-        join(conn, "a")
-        held = claim(conn, "a", now=T, lease=LEASE)
+    held = join(url, "a").claim(now=T, span=LEASE)
     store = PostgresStore(url)
     store.open("a")
     try:
@@ -149,3 +141,63 @@ def test_a_program_write_leaves_the_lease(url: str) -> None:
         assert conn.execute(
             "SELECT runs, lease_expires FROM actors_programs WHERE id = 'p00'"
         ).fetchone() == (3, T + LEASE)
+
+
+def test_an_id_a_live_process_uses_is_refused(url: str) -> None:
+    """A runner joining with the id of a live runner of another process gets a StoreError
+    naming the id and that process; once that runner is not heard of within the lease, the
+    id may be used again, and what it held is free."""
+    join(url, "a").claim(now=T, span=LEASE)
+    with connect(url) as conn:  # as if "a" ran in another live process (pid 1 is init)
+        conn.execute("UPDATE actors_runners SET pid = 1 WHERE id = 'a'")
+    with pytest.raises(StoreError, match=r"runner id 'a' is in use by pid 1"):
+        join(url, "a", now=T + SECOND)
+    again = join(url, "a", now=T + 2 * LEASE)
+    assert set(owners(url).values()) == {None}
+    assert len(again.claim(now=T + 2 * LEASE, span=LEASE)) == 12
+
+
+def test_a_command_reaches_its_runner_and_its_answer_comes_back(url: str) -> None:
+    """A call to runner a becomes a command a takes (and wakes a's listener); a's answer
+    comes back to the caller; a call nobody answers comes back `None` after its timeout, and
+    is withdrawn, so a never takes it."""
+    a, b = join(url, "a"), join(url, "b")
+    woken = threading.Event()
+    a.listen(woken.set)
+    answers: list[object] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(b.call("a", "p00", "GetState", b"fields", now=T, timeout=20))
+    )
+    caller.start()
+    assert woken.wait(20)
+    (command,) = a.pending()
+    assert (command.program_id, command.kind, command.payload) == ("p00", "GetState", b"fields")
+    a.answer(command.id, True, b"state")
+    caller.join(20)
+    assert answers == [(True, b"state")]
+    assert b.call("a", "p01", "GetState", b"", now=T, timeout=0.2) is None
+    assert a.pending() == []
+    a.close()
+    b.close()
+
+
+def test_a_new_program_is_reserved_by_one_runner(url: str) -> None:
+    """Of two runners installing the same new program, the first to reserve its row owns it
+    (epoch 1, last in install order); the second is told the store holds it already."""
+    a, b = join(url, "a"), join(url, "b")
+    assert a.reserve("new", b"null", now=T, span=LEASE) == 1
+    assert b.reserve("new", b"null", now=T, span=LEASE) is None
+    assert owners(url)["new"] == "a"
+    with connect(url) as conn:
+        orders = dict(conn.execute("SELECT id, install_order FROM actors_programs").fetchall())
+    assert orders["new"] == max(orders.values())
+
+
+def test_runners_gone_for_long_are_forgotten(url: str) -> None:
+    """A heartbeat forgets the runners not heard of for many leases (a `kill -9` leaves its
+    row behind), and keeps the others."""
+    join(url, "gone", now=T)
+    join(url, "recent", now=T + 30 * LEASE)
+    a = join(url, "a", now=T + 41 * LEASE)
+    a.heartbeat(T + 41 * LEASE, LEASE)
+    assert sorted(row.id for row in a.runners()) == ["a", "recent"]

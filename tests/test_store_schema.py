@@ -23,9 +23,9 @@ def _fill_note(conn: schema.Executor, dialect: schema.Dialect) -> None:
     conn.execute("UPDATE actors_programs SET note = 'from ' || id")
 
 
-#: A test-only step to version 2: a column filled from the data, and a table.
-TO_2 = Migration(
-    from_version=1,
+#: A test-only step to version 3: a column filled from the data, and a table.
+TO_3 = Migration(
+    from_version=2,
     description="programs get a note",
     statements=(
         "ALTER TABLE actors_programs ADD COLUMN note TEXT",
@@ -40,9 +40,9 @@ def _boom(conn: schema.Executor, dialect: schema.Dialect) -> None:
     raise RuntimeError(msg)
 
 
-#: A test-only step to version 2 that fails after changing the table.
+#: A test-only step to version 3 that fails after changing the table.
 BROKEN = Migration(
-    from_version=1,
+    from_version=2,
     description="a step that breaks",
     statements=("ALTER TABLE actors_programs ADD COLUMN note TEXT",),
     transform=_boom,
@@ -54,8 +54,8 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "actors.db"
 
 
-def make_v1_store(path: Path) -> None:
-    """A closed version-1 store holding a program with a run."""
+def make_v2_store(path: Path) -> None:
+    """A closed version-2 store (this code's) holding a program with a run."""
     store = SQLiteStore(path)
     store.open("maker")
     store.write([install("a"), install("b")])
@@ -77,10 +77,10 @@ def meta(path: Path) -> dict[str, str]:
     return found
 
 
-def use_version_2(monkeypatch: pytest.MonkeyPatch, step: Migration) -> None:
-    """Make this code a version 2 whose one migration is `step`."""
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(schema, "MIGRATIONS", (step,))
+def use_version_3(monkeypatch: pytest.MonkeyPatch, step: Migration) -> None:
+    """Make this code a version 3 whose last migration is `step`."""
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
     monkeypatch.setattr(schema, "TABLES", (*schema.TABLES, "actors_extra"))
 
 
@@ -88,10 +88,12 @@ def use_version_2(monkeypatch: pytest.MonkeyPatch, step: Migration) -> None:
 
 
 def test_the_ddl_makes_every_table_in_both_dialects() -> None:
-    """The version-1 DDL creates exactly the tables `TABLES` names, in SQLite's types and in
-    PostgreSQL's (BYTEA for bytes, BIGINT, an identity key), with no template left over."""
+    """The version-1 DDL and the steps after it create exactly the tables `TABLES` names, in
+    SQLite's types and in PostgreSQL's (BYTEA for bytes, BIGINT, an identity key), with no
+    template left over."""
     for dialect in (SQLITE, POSTGRESQL):
-        ddl = schema.create_statements(dialect)
+        steps = [dialect.sql(s) for step in schema.MIGRATIONS for s in step.statements]
+        ddl = schema.create_statements(dialect) + steps
         made = {m for s in ddl for m in re.findall(r"CREATE TABLE (\w+)", s)}
         assert made == set(schema.TABLES)
         assert not any("{" in s or "}" in s for s in ddl)
@@ -115,7 +117,7 @@ def test_create_marks_a_new_store() -> None:
     assert tables == set(schema.TABLES)
     assert dict(conn.execute("SELECT key, value FROM actors_meta").fetchall()) == {
         "application": "actors",
-        "schema_version": "1",
+        "schema_version": str(schema.SCHEMA_VERSION),
         "serializer": "pickle",
         "created_at": "1234",
     }
@@ -174,11 +176,11 @@ def test_version_of_needs_the_marker_and_a_number() -> None:
 
 
 def test_open_migrates_an_older_store_in_place(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A version-1 store opened by a version-2 actors is migrated in place: its new column
-    and table are there, its data kept and transformed, and it records version 2; the
-    version-1 code then refuses it."""
-    make_v1_store(path)
-    use_version_2(monkeypatch, TO_2)
+    """A version-2 store opened by a version-3 actors is migrated in place: its new column
+    and table are there, its data kept and transformed, and it records version 3; the
+    version-2 code then refuses it."""
+    make_v2_store(path)
+    use_version_3(monkeypatch, TO_3)
     store = SQLiteStore(path)
     store.open("runner-1")
     try:
@@ -188,7 +190,7 @@ def test_open_migrates_an_older_store_in_place(path: Path, monkeypatch: pytest.M
         assert [r.run_id for r in a.runs] == ["r1"]
     finally:
         store.close()
-    assert meta(path)["schema_version"] == "2"
+    assert meta(path)["schema_version"] == "3"
     assert "note" in columns(path, "actors_programs")
     assert columns(path, "actors_extra") == ["id", "payload"]
     with sqlite3.connect(path) as conn:
@@ -196,24 +198,24 @@ def test_open_migrates_an_older_store_in_place(path: Path, monkeypatch: pytest.M
     conn.close()
     assert notes == [("a", "from a"), ("b", "from b")]
     monkeypatch.undo()
-    with pytest.raises(StoreError, match="schema version 2, this actors understands up to 1"):
+    with pytest.raises(StoreError, match="schema version 3, this actors understands up to 2"):
         SQLiteStore(path).open("runner-1")
 
 
 def test_a_failing_migration_changes_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A step that fails raises StoreError naming the versions and the step, and the store is
-    as it was (the whole migration is one transaction): version 1, no new column, its data;
+    as it was (the whole migration is one transaction): version 2, no new column, its data;
     and it is not left locked."""
-    make_v1_store(path)
+    make_v2_store(path)
     before = columns(path, "actors_programs")
-    use_version_2(monkeypatch, BROKEN)
+    use_version_3(monkeypatch, BROKEN)
     with pytest.raises(StoreError) as caught:
         SQLiteStore(path).open("runner-1")
     assert str(caught.value).startswith(
-        f"store {path}: migrating from schema version 1 to 2 (a step that breaks) failed: the "
+        f"store {path}: migrating from schema version 2 to 3 (a step that breaks) failed: the "
         "transform broke. The store is unchanged"
     )
-    assert meta(path)["schema_version"] == "1"
+    assert meta(path)["schema_version"] == "2"
     assert columns(path, "actors_programs") == before
     monkeypatch.undo()
     store = SQLiteStore(path)
@@ -228,17 +230,17 @@ def test_a_new_store_is_built_like_a_migrated_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A new store is version 1 plus every step, so its tables and columns are those of a
-    store migrated from version 1."""
+    store migrated from an older version."""
     migrated, new = tmp_path / "migrated.db", tmp_path / "new.db"
-    make_v1_store(migrated)
-    use_version_2(monkeypatch, TO_2)
+    make_v2_store(migrated)
+    use_version_3(monkeypatch, TO_3)
     for path in (migrated, new):
         store = SQLiteStore(path)
         store.open("runner-1")
         store.close()
     for table in schema.TABLES:
         assert columns(new, table) == columns(migrated, table)
-    assert meta(new)["schema_version"] == meta(migrated)["schema_version"] == "2"
+    assert meta(new)["schema_version"] == meta(migrated)["schema_version"] == "3"
 
 
 def test_an_older_store_read_without_opening_asks_for_a_runner(
@@ -246,8 +248,23 @@ def test_an_older_store_read_without_opening_asks_for_a_runner(
 ) -> None:
     """A read of a store that is not open never migrates: an older store is refused, saying
     a runner opening it will."""
-    make_v1_store(path)
-    use_version_2(monkeypatch, TO_2)
-    with pytest.raises(StoreError, match="older than this actors' 2: a runner opening it migrates"):
+    make_v2_store(path)
+    use_version_3(monkeypatch, TO_3)
+    with pytest.raises(StoreError, match="older than this actors' 3: a runner opening it migrates"):
         SQLiteStore(path).load()
+    assert meta(path)["schema_version"] == "2"
+
+
+def test_a_version_1_store_gets_the_commands_table(path: Path) -> None:
+    """A store of version 1 (before several runners shared stores) opened now is migrated to
+    version 2: its programs are kept, and it has the commands table calls between runners
+    go through."""
+    with sqlite3.connect(path) as conn:
+        schema.create(conn, serializer="json", created_at=1, target=1)
+    conn.close()
     assert meta(path)["schema_version"] == "1"
+    store = SQLiteStore(path)
+    store.open("runner-1")
+    store.close()
+    assert meta(path)["schema_version"] == "2"
+    assert "kind" in columns(path, "actors_commands")

@@ -1,4 +1,5 @@
-"""SQLiteStore: rows round trip, batches are all or nothing, one runner at a time.
+"""SQLiteStore: rows round trip, batches are all or nothing, several store objects and
+processes share one file.
 
 Real files under `tmp_path`, real SQLite, real second processes; no mocks. The stores that
 must be refused are in `test_store_sqlite_bad.py`; the schema and its migrations in
@@ -7,8 +8,6 @@ must be refused are in `test_store_sqlite_bad.py`; the schema and its migrations
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,10 +19,10 @@ import pytest
 from actors.errors import StoreError
 from actors.store import SQLiteStore, open_store
 from actors.store.abc import FiringRow, ProgramRow, RunRow, Write
+from actors.store.schema import SCHEMA_VERSION
 from actors.store.serializers import PickleSerializer
 from tests.store_helpers import (
     T0,
-    check_a_killed_holder_frees_the_store,
     end_child,
     firing,
     install,
@@ -59,9 +58,10 @@ def raw(path: Path, sql: str, *parameters: object) -> list[tuple[object, ...]]:
 # --- opening ---------------------------------------------------------------------------------
 
 
-def test_open_creates_the_file_its_schema_and_the_runner_row(path: Path) -> None:
-    """A new store is one file in WAL mode, marked as an actors store at schema version 1,
-    with the runner that opened it recorded; its url is SQLAlchemy's `sqlite:////abs`."""
+def test_open_creates_the_file_and_its_schema(path: Path) -> None:
+    """A new store is one file in WAL mode, marked as an actors store at the current schema
+    version; `open` records no runner (its coordinator's `join` does); its url is
+    SQLAlchemy's `sqlite:////abs`."""
     store = SQLiteStore(path)
     store.open("runner-1")
     try:
@@ -69,11 +69,10 @@ def test_open_creates_the_file_its_schema_and_the_runner_row(path: Path) -> None
         assert store.url.startswith("sqlite:////")
         meta = dict(raw(path, "SELECT key, value FROM actors_meta"))
         assert meta["application"] == "actors"
-        assert meta["schema_version"] == "1"
+        assert meta["schema_version"] == str(SCHEMA_VERSION)
         assert meta["serializer"] == "json"
         assert raw(path, "PRAGMA journal_mode") == [("wal",)]
-        runners = raw(path, "SELECT id, pid, host FROM actors_runners")
-        assert runners == [("runner-1", os.getpid(), socket.gethostname())]
+        assert raw(path, "SELECT id FROM actors_runners") == []
     finally:
         store.close()
 
@@ -491,8 +490,8 @@ def test_reads_see_whole_batches_while_another_thread_writes(store: SQLiteStore)
 def test_a_store_held_by_a_runner_can_be_read_without_opening(
     store: SQLiteStore, path: Path
 ) -> None:
-    """Another store object on the same file reads it without `open` (no lock taken), as
-    `actors status` does; a file that is not there is a StoreError."""
+    """Another store object on the same file reads it without `open`, as `actors status`
+    does; a file that is not there is a StoreError."""
     store.write([install("a"), install("b")])
     reader = SQLiteStore(path)
     assert [p.row.id for p in reader.load()] == ["a", "b"]
@@ -501,23 +500,31 @@ def test_a_store_held_by_a_runner_can_be_read_without_opening(
         SQLiteStore(path.with_name("missing.db")).load()
 
 
-# --- one runner at a time --------------------------------------------------------------------
+# --- several runners on one file ------------------------------------------------------------
 
 
-def test_a_second_store_in_the_same_process_is_refused_naming_the_holder(
+def test_a_second_store_in_the_same_process_opens_and_shares_the_file(
     store: SQLiteStore, path: Path
 ) -> None:
-    """A second SQLiteStore on the same file cannot open it while the first holds it; the
-    error names the holder's runner id, pid and host; once the first closes, it opens."""
+    """A second SQLiteStore opens the file another one holds; each sees the other's writes:
+    a firing the first stored is a duplicate for the second, and a program either installs
+    goes last in install order."""
     second = SQLiteStore(path)
-    with pytest.raises(StoreError) as caught:
-        second.open("runner-2")
-    assert str(caught.value).startswith(
-        f"store {path} is in use by runner runner-1 (pid {os.getpid()} on {socket.gethostname()})"
-    )
-    store.close()
     second.open("runner-2")
-    second.close()
+    try:
+        assert store.write([install("a"), Write(program_id="a", firing=firing("a", 1))]) == [
+            "ok",
+            "ok",
+        ]
+        assert second.write([install("b"), Write(program_id="a", firing=firing("a", 1))]) == [
+            "ok",
+            "duplicate",
+        ]
+        assert store.write([install("c")]) == ["ok"]
+        assert [p.row.id for p in second.load()] == ["a", "b", "c"]
+        assert store.load_program("b") is not None  # a program only the other one wrote
+    finally:
+        second.close()
 
 
 def test_opening_an_open_store_again_is_refused(store: SQLiteStore) -> None:
@@ -527,11 +534,25 @@ def test_opening_an_open_store_again_is_refused(store: SQLiteStore) -> None:
     assert store.write([install()]) == ["ok"]
 
 
-def test_a_second_process_is_refused_and_a_killed_holder_frees_the_store(path: Path) -> None:
-    """While another process holds the store, open raises StoreError naming its runner and
-    pid; after a `kill -9` of that process the next open succeeds at once, and what it had
-    committed is there."""
-    check_a_killed_holder_frees_the_store(str(path), lambda: SQLiteStore(path))
+def test_a_store_another_live_process_holds_opens_and_reads_its_writes(path: Path) -> None:
+    """While another process holds the store open (and has committed a program), this one
+    opens it too, reads that program, and writes beside it."""
+    child = start_child("hold", str(path), "child-runner")
+    try:
+        wait_for_line(child, "holding ")
+        store = SQLiteStore(path)
+        store.open("runner-1")
+        try:
+            assert [p.row.id for p in store.load()] == ["from-child"]
+            assert store.write([install("mine")]) == ["ok"]
+        finally:
+            store.close()
+        end_child(child)
+        assert child.returncode == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
 
 
 def test_a_database_locked_by_another_process_is_an_error(path: Path) -> None:
@@ -549,7 +570,7 @@ def test_a_database_locked_by_another_process_is_an_error(path: Path) -> None:
             store.open("runner-1")
     finally:
         end_child(child)
-    store.open("runner-1")  # the failed open released the runner lock
+    store.open("runner-1")  # the failed open left nothing held
     try:
         child = start_child("lock", str(path))
         try:

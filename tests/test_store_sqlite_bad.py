@@ -1,7 +1,7 @@
 """Bad stores: each gets a StoreError naming the file and what to do, and none is written.
 
 "Never written" is checked on the bytes of the file, and on the files beside it: a file that
-is not an actors store gets no `-lock`, `-wal` or `-shm` file either. The permission cases
+is not an actors store gets no `-wal` or `-shm` file either. The permission cases
 run the open in a second process (`tests/store_child.py open`), which drops to nobody when
 the tests run as root, as root ignores permission bits.
 """
@@ -22,6 +22,7 @@ import pytest
 
 from actors.errors import StoreError
 from actors.store import SQLiteStore
+from actors.store.schema import SCHEMA_VERSION
 from tests.store_helpers import CHILD, install
 
 NOBODY = 65534
@@ -99,15 +100,16 @@ def test_a_store_of_a_newer_schema_is_refused_naming_both_versions(path: Path) -
     """A store written by a newer schema is refused with both versions and what to do, and
     its file is not written."""
     make_store(path)
+    newer = SCHEMA_VERSION + 1
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE actors_meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("UPDATE actors_meta SET value = ? WHERE key = 'schema_version'", (newer,))
     conn.close()
     before = path.read_bytes()
     assert refused(path) == (
-        f"store {path} has schema version 3, this actors understands up to 1: upgrade actors "
-        "(the store was written by a newer version)"
+        f"store {path} has schema version {newer}, this actors understands up to "
+        f"{SCHEMA_VERSION}: upgrade actors (the store was written by a newer version)"
     )
-    with pytest.raises(StoreError, match="schema version 3"):
+    with pytest.raises(StoreError, match=f"schema version {newer}"):
         SQLiteStore(path).load()
     assert path.read_bytes() == before
 
@@ -229,7 +231,7 @@ def test_a_read_only_directory_is_refused(shared_dir: Path) -> None:
     path = directory / "actors.db"
     assert open_in_child(path) == (
         f"StoreError: store {path} cannot be opened: its directory {directory} is read-only (a "
-        "store keeps actors.db-lock, -wal and -shm files beside it): make it writable, or give "
+        "store keeps actors.db-wal and -shm files beside it): make it writable, or give "
         "another store path"
     )
     assert list(directory.iterdir()) == []

@@ -145,10 +145,10 @@ def busy_batch(size: int, start: int = 0) -> list[Write]:
     ]
 
 
-def test_a_batch_is_one_statement_whatever_its_size(tmp_path: Path) -> None:
-    """A batch of 4 runs and one of 400 are each a single INSERT (its own transaction, no
-    BEGIN or COMMIT to step): the writer steps as few statements as it can, whatever the
-    load, as each step gives up the GIL."""
+def test_a_batch_is_one_read_and_one_insert_whatever_its_size(tmp_path: Path) -> None:
+    """A batch of 4 runs and one of 400 are each the write lock (`BEGIN IMMEDIATE`), one
+    SELECT of what the checks need, a single INSERT and the COMMIT: the writer steps as few
+    statements as it can, whatever the load, as each step gives up the GIL."""
     store = SQLiteStore(tmp_path / "actors.db")
     store.open("runner-1")
     try:
@@ -156,19 +156,25 @@ def test_a_batch_is_one_statement_whatever_its_size(tmp_path: Path) -> None:
         store.write(busy_batch(40))  # the first writes of a program trim it
         for size, start in ((4, 40), (400, 44)):
             statements = traced(store, busy_batch(size, start))
-            assert len(statements) == 1
-            assert statements[0].startswith("INSERT INTO actors_batch")
+            assert [sql.split()[0] for sql in statements] == [
+                "BEGIN",
+                "SELECT",
+                "INSERT",
+                "COMMIT",
+            ]
+            assert statements[0] == "BEGIN IMMEDIATE"
+            assert statements[2].startswith("INSERT INTO actors_batch")
     finally:
         store.close()
 
 
 def test_a_batch_with_a_trim_or_a_delete_is_one_transaction(store: SQLiteStore) -> None:
-    """A batch that needs more than one statement (a program's first trim, a delete) runs
-    them in one transaction."""
+    """A batch that needs more than one insert (a program's first trim, a delete) runs them
+    in its one transaction, after its read."""
     statements = traced(store, [install("p"), Write(program_id="p", delete=True)])
     assert statements[0] == "BEGIN IMMEDIATE"
     assert statements[-1] == "COMMIT"
-    assert [sql.split()[0] for sql in statements[1:-1]] == ["INSERT", *["DELETE"] * 3]
+    assert [sql.split()[0] for sql in statements[1:-1]] == ["SELECT", "INSERT", *["DELETE"] * 3]
 
 
 def test_a_delete_inside_a_batch_drops_only_what_came_before_it(store: SQLiteStore) -> None:
@@ -190,8 +196,8 @@ def test_a_delete_inside_a_batch_drops_only_what_came_before_it(store: SQLiteSto
 
 
 def test_a_batch_rolled_back_leaves_the_books_as_they_were(store: SQLiteStore) -> None:
-    """The store's books (epochs, fired times) change only with a committed batch: after a
-    failed one, its firing is still new and its epoch was never taken."""
+    """A failed batch leaves the rows its checks read (epochs, fired times) as they were:
+    after it, its firing is still new and its epoch was never taken."""
     store.write([install("p")])
     assert store._conn is not None
     store._conn.execute(
@@ -223,3 +229,25 @@ def test_an_older_time_is_looked_up_in_the_store(tmp_path: Path) -> None:
         assert again.write(fires) == ["duplicate", "ok", "duplicate", "ok"]
     finally:
         again.close()
+
+
+def test_the_checks_read_the_file_not_what_this_store_wrote(tmp_path: Path) -> None:
+    """Each batch reads the epochs, the stored firings and the install order from the file in
+    its transaction, so the writes of another store object on the file (another runner, a
+    coordinator moving an epoch) count: its firing is a duplicate here, an epoch it moved
+    makes this store's write stale, and a program it installed keeps its place."""
+    path = tmp_path / "actors.db"
+    mine, other = SQLiteStore(path), SQLiteStore(path)
+    mine.open("runner-1")
+    other.open("runner-2")
+    try:
+        assert mine.write([install("p")]) == ["ok"]
+        assert other.write([Write(program_id="p", epoch=0, firing=firing("p", 7))]) == ["ok"]
+        assert mine.write([Write(program_id="p", epoch=0, firing=firing("p", 7))]) == ["duplicate"]
+        assert other.write([install("q"), Write(program_id="p", program=program("p", epoch=1))])
+        assert mine.write([Write(program_id="p", epoch=0, run=run("p", 1))]) == ["stale"]
+        assert mine.write([install("r")]) == ["ok"]
+    finally:
+        other.close()
+        mine.close()
+    assert [row[0] for row in contents(path)["programs"]] == ["p", "q", "r"]

@@ -176,8 +176,10 @@ def _install(
     from actors.errors import StoreError
     from actors.runner import Runner
 
+    # Several `actors run` of one file may share a store: the process tells them apart.
+    runner_id = name if store in (None, "memory") else f"{name}-{os.getpid()}"
     try:
-        runner = Runner(id=name, store=store)
+        runner = Runner(id=runner_id, store=store)
     except StoreError as error:
         fail(str(error))
     for number, program in enumerate(programs, 1):

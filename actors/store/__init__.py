@@ -2,9 +2,10 @@
 
 - `Store` (`abc.py`): the interface, and the rows a store keeps.
 - `MemoryStore` (`memory.py`): keeps nothing; the default.
-- `SQLiteStore` (`sqlite.py`): one file, on one machine; its tables and versions in
-  `schema.py`, rows as columns in `codec.py`, its checks in `sqlite_checks.py`, its
-  one-runner lock in `lock.py`, its batches written as one statement by `sqlite_batch.py`.
+- `SQLiteStore` (`sqlite.py`): one file, on one machine, shared by its runners; its tables
+  and versions in `schema.py`, rows as columns in `codec.py`, its checks in
+  `sqlite_checks.py`, its batches written as one statement by `sqlite_batch.py`, its runners
+  coordinated by `sqlite_coordinator.py`.
 - `PostgresStore` (`postgres.py`): a PostgreSQL database, the same tables (`pip install
   'actors[postgres]'`).
 - `batch_plan.py`: a batch of writes planned with the rules of `Write`, for both.

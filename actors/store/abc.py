@@ -15,17 +15,20 @@ this; `actors.store.memory.MemoryStore` keeps nothing and costs nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import attrs
 
 __all__ = [
+    "Command",
+    "Coordinator",
     "FiringRow",
     "FiringStatus",
     "ProgramRow",
     "RunRow",
+    "RunnerRow",
     "Serializer",
     "Store",
     "StoredProgram",
@@ -188,6 +191,133 @@ class StoredProgram:
     open_firings: tuple[FiringRow, ...] = ()  # fired but never concluded: cut off by a crash
 
 
+@attrs.frozen(kw_only=True)
+class RunnerRow:
+    """A runner that opened a shared store, and when it was last heard of (microseconds of
+    its clock)."""
+
+    id: str
+    pid: int
+    host: str
+    started_at: int
+    heartbeat: int
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """A call to a program that another runner owns, as its owner reads it: `kind` names the
+    request (`"Trigger"`, `"GetState"`, ...), `payload` its fields, pickled."""
+
+    id: int
+    program_id: str
+    kind: str
+    payload: bytes
+
+
+class Coordinator(ABC):
+    """How the runners sharing one store agree on who runs what: leases, heartbeats, calls.
+
+    A program row names its `owner`, holds `lease_expires`, and its `epoch` moves on each time
+    it changes hands, so the writes of an owner that lost it are refused (`"stale"`). Runners
+    claim their fair share of the programs nobody holds (no owner, an owner not heard of
+    within the lease, or one declared dead), renew their leases while they live, find out at
+    each renewal which programs they lost, and release them when they stop. Times are
+    microseconds of the runner's clock (so tests drive leases with a `ManualClock`), `span`
+    how long a lease holds.
+
+    One per runner, used by its membership thread; `call` may come from any thread (a caller
+    of the runner), and opens what it needs itself.
+    """
+
+    #: Whether the store wakes the runner when a command comes (`listen`), or is polled.
+    wakes: bool = False
+
+    @abstractmethod
+    def join(self, *, now: int, span: int) -> None:
+        """Record this runner, heard of at `now`.
+
+        Raises:
+            StoreError: a live runner elsewhere (another process, heard of within `span`)
+                uses this runner's id.
+        """
+
+    @abstractmethod
+    def heartbeat(self, now: int, span: int) -> None:
+        """Say that this runner is alive at `now`; forget runners not heard of for long
+        (many `span`s: a `kill -9` leaves its runner behind)."""
+
+    @abstractmethod
+    def runners(self) -> list[RunnerRow]:
+        """Every runner that opened the store and did not leave, most recently heard first."""
+
+    @abstractmethod
+    def claim(self, *, now: int, span: int, dead: Collection[str] = ()) -> dict[str, int]:
+        """Take programs nobody holds, up to this runner's fair share (the programs divided
+        by the live runners, rounded up, less those it holds); returns each with its new
+        epoch. `dead`: runners known to be gone (their programs are free, whatever their
+        leases say)."""
+
+    @abstractmethod
+    def take(
+        self, program_id: str, *, now: int, span: int, dead: Collection[str] = ()
+    ) -> int | None:
+        """Take one program if nobody holds it (an install of a stored program); its new
+        epoch, or `None` if a live runner holds it."""
+
+    @abstractmethod
+    def reserve(self, program_id: str, state: bytes, *, now: int, span: int) -> int | None:
+        """Make the row of a new program, owned by this runner, before its install writes
+        it: its epoch, or `None` if the store holds the program already (another runner
+        made it first). The row is a placeholder (no definition, `state`) until then."""
+
+    @abstractmethod
+    def renew(self, held: Mapping[str, int], *, now: int, span: int) -> set[str]:
+        """Extend the leases of `held` (id -> the epoch held); returns those another runner
+        took (their owner or epoch moved on), which this runner must drop at once."""
+
+    @abstractmethod
+    def share(self, *, now: int, span: int, dead: Collection[str] = ()) -> int:
+        """This runner's fair share of the programs now."""
+
+    @abstractmethod
+    def release(self, program_ids: Collection[str]) -> None:
+        """Give up `program_ids`, fencing any write of this runner's after it (their epochs
+        move on): another runner may take them at once."""
+
+    @abstractmethod
+    def leave(self) -> None:
+        """This runner is gone (its writes flushed): release every program it holds, and
+        remove it from the runners."""
+
+    @abstractmethod
+    def owner_of(self, program_id: str, *, now: int, span: int) -> tuple[str | None, bool] | None:
+        """Who owns `program_id`, and whether that owner is alive; `None`: no such program."""
+
+    @abstractmethod
+    def call(
+        self, owner: str, program_id: str, kind: str, payload: bytes, *, now: int, timeout: float
+    ) -> tuple[bool, bytes] | None:
+        """Send a command to `owner` and wait for its answer: `(ok, pickled result or
+        error)`, or `None` if none came within `timeout` seconds (the command is withdrawn if
+        the owner has not taken it yet). Any thread."""
+
+    @abstractmethod
+    def pending(self) -> list[Command]:
+        """The commands sent to this runner and not taken yet, oldest first; taken now."""
+
+    @abstractmethod
+    def answer(self, command_id: int, ok: bool, payload: bytes) -> None:
+        """Answer a command taken by `pending`."""
+
+    def listen(self, wake: Callable[[], None]) -> None:  # noqa: B027 - optional
+        """Call `wake()` (from a thread of the coordinator's) whenever a command comes for
+        this runner, until `close`; a store that cannot (`wakes` is false) is polled."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close what this coordinator opened. Idempotent."""
+
+
 class Store(ABC):
     """Where a runner keeps its programs. Opened by the runner, written by one writer thread.
 
@@ -213,14 +343,14 @@ class Store(ABC):
 
     @abstractmethod
     def open(self, runner_id: str, *, history: int = 1000) -> None:
-        """Get ready for `runner_id`: check (and migrate) the schema, take what a runner must
-        hold to run on this store. Runs beyond the newest `history` per program are dropped
-        as new ones are written.
+        """Get ready for `runner_id`: check (and migrate) the schema, connect. Several runners
+        may open one store (their `coordinator`s share its programs). Runs beyond the newest
+        `history` per program are dropped as new ones are written.
 
         Raises:
             StoreError: the store cannot be used (not an actors store, a newer schema, a
-                missing or read-only directory, a locked or corrupt database, in use by
-                another runner); the message names the store and what to do.
+                missing or read-only directory, a locked or corrupt database); the message
+                names the store and what to do.
         """
 
     @abstractmethod
@@ -232,6 +362,21 @@ class Store(ABC):
         """Every program the store holds, in install order, each with its newest `history`
         runs (newest first) and its open firings (oldest first). On the caller's thread, any
         thread but the writer's, while the writer writes: one consistent snapshot."""
+
+    def use_lease(self, lease: float) -> None:  # noqa: B027 - optional
+        """The lease of the runners that may share this store (seconds), told before `open`:
+        a store bounds by it how long a runner frozen inside a transaction holds its rows
+        (which would keep the other runners from taking its programs over)."""
+
+    def program_rows(self) -> list[ProgramRow]:
+        """Every program's row, in install order, without runs or firings (a status table
+        of the whole store). On the caller's thread."""
+        return [stored.row for stored in self.load()]
+
+    def coordinator(self, runner_id: str) -> Coordinator | None:
+        """What lets several runners share this store (a connection of its own), once it is
+        open; `None` for a store only one runner ever uses."""
+        return None
 
     @abstractmethod
     def load_program(self, program_id: str) -> StoredProgram | None:

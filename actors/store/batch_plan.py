@@ -5,9 +5,9 @@ order, a `delete` that removes what came before it) are decided here, in Python,
 batch, so that a store writes the batch with a few statements of its own dialect instead of a
 few per write, and so that every SQL store keeps the same rules. The plan starts from `Books`:
 what the checks need to know of the stored rows (each program's epoch, its newest fired time,
-the next install order). A store either keeps them (SQLite, held by one runner) or reads those
-of the batch's programs in its transaction (PostgreSQL). A batch plans on a `Draft` of the
-books, which the store keeps only once the batch has committed.
+the next install order), which a store reads for the batch's programs inside the batch's
+transaction, so the checks hold whichever runners write the store. A batch plans on a `Draft`
+of the books.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any, Literal
 import attrs
 
 from actors.store.abc import Write, WriteResult
-from actors.store.codec import FIRING_COLUMNS, encode, to_micros
+from actors.store.codec import FIRING_COLUMNS, encode
 
-__all__ = ["Books", "Draft", "RowKind", "Segment", "TrimSchedule", "older_firings", "plan_batch"]
+__all__ = ["Books", "Draft", "RowKind", "Segment", "TrimSchedule", "plan_batch"]
 
 RowKind = Literal["firing", "program", "run"]
 
@@ -112,24 +112,11 @@ class Segment:
         return [*self.rows, *(("program", values) for values in self.programs.values())]
 
 
-def older_firings(batch: Sequence[Write], draft: Draft) -> list[tuple[str, int]]:
-    """The firings of `batch` that may have been stored before: only a time no newer than its
-    program's newest firing can have been (a run again after a restart)."""
-    older = []
-    for write in batch:
-        if write.firing is not None:
-            at = to_micros(write.firing.scheduled_at)
-            newest = draft.newest(write.program_id)
-            if newest is not None and at <= newest:
-                older.append((write.program_id, at))
-    return older
-
-
 def plan_batch(
     batch: Sequence[Write], draft: Draft, stored: set[tuple[str, int]]
 ) -> tuple[list[WriteResult], Counter[str], list[Segment]]:
     """Plan `batch` with `Write`'s rules on `draft`, given which of its firings were `stored`
-    before it (at least those of `older_firings`).
+    before it.
 
     Returns:
         One result per write, in order; how many runs and firings each program gained (0 for

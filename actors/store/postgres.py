@@ -12,16 +12,13 @@ epochs, locked `FOR UPDATE`, and which of its firings are stored), then written 
 a small pool, in a read-only repeatable-read transaction: one snapshot, however long the
 writer writes.
 
-One runner at a time, for now: `open` takes a session advisory lock that PostgreSQL drops when
-the runner's connection ends (a `kill -9` included), and a second runner gets a `StoreError`
-naming the holder, as with SQLite, until leases let several runners share the programs.
+Several runners share a store: its `coordinator` (`postgres_coordinator.py`) leases the
+programs to them, and carries calls between them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -30,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from actors.errors import StoreError
 from actors.store import schema
 from actors.store.abc import (
+    ProgramRow,
     Serializer,
     Store,
     StoredProgram,
@@ -45,7 +43,8 @@ from actors.store.codec import (
     to_micros,
 )
 from actors.store.postgres_checks import inspect
-from actors.store.reads import load_all, load_one
+from actors.store.postgres_coordinator import ORDER_LOCK, PostgresCoordinator
+from actors.store.reads import load_all, load_one, load_rows
 from actors.store.serializers import serializer_of
 from actors.validation import check_int, check_non_empty_str, check_seconds
 
@@ -53,11 +52,12 @@ __all__ = ["PostgresStore"]
 
 #: The advisory lock keys (any 64-bit numbers; these spell "actors" and a purpose).
 _SCHEMA_LOCK = 0x6163746F72730001
-_RUNNER_LOCK = 0x6163746F72730002
-_ORDER_LOCK = 0x6163746F72730003
 
-#: How long `open` waits for the runner lock of a runner that has just ended (seconds).
-_LOCK_WAIT = 2.0
+
+#: A runner frozen (`SIGSTOP`) inside a transaction would hold its rows' locks, and keep
+#: the other runners from taking its programs over: the server ends such a transaction, idle
+#: or stuck in a statement, after a sixth of the lease (what a heartbeat may take).
+_SESSION = "-c idle_in_transaction_session_timeout={idle} -c statement_timeout={statement}"
 
 
 def _columns(names: Sequence[str]) -> str:
@@ -94,12 +94,6 @@ _TRIM_FIRINGS = (
     "scheduled_at FROM (SELECT program_id, scheduled_at, status, row_number() OVER "
     "(PARTITION BY program_id ORDER BY scheduled_at DESC) AS newest FROM actors_firings "
     "WHERE program_id = ANY(%s)) AS ranked WHERE newest > %s AND status <> 'fired')"
-)
-_RUNNER_UPSERT = (
-    "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-    "VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
-    "started_at = excluded.started_at, heartbeat = excluded.heartbeat"
 )
 
 
@@ -158,7 +152,8 @@ class PostgresStore(Store):
         self._name = f"store {_masked(url)}"
         self._history = 1000
         self._trims = TrimSchedule(self._history)
-        self._conn: Any = None  # the writer's connection, which holds the runner lock
+        self._conn: Any = None  # the writer's connection
+        self._guard = 2500  # milliseconds a transaction may idle (a sixth of a 15 s lease)
         self._pool: Any = None
 
     def __repr__(self) -> str:
@@ -172,10 +167,13 @@ class PostgresStore(Store):
     def serializer(self) -> Serializer:
         return self._serializer
 
+    def use_lease(self, lease: float) -> None:
+        self._guard = max(100, round(lease * 1000 / 6))
+
     # --- opening and closing ----------------------------------------------------------------
 
     def open(self, runner_id: str, *, history: int = 1000) -> None:
-        """Connect, take the runner lock, create or migrate the schema, record the runner."""
+        """Connect, create or migrate the schema."""
         check_non_empty_str("runner_id", runner_id, error=ValueError)
         history = check_int("history", history, at_least=0, error=ValueError)
         if self._conn is not None:
@@ -184,7 +182,6 @@ class PostgresStore(Store):
         psycopg = _psycopg()
         conn = self._connect()
         try:
-            self._lock_runner(conn, runner_id)
             with self._errors(psycopg, "cannot be opened"), conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 version = self._inspect(conn, migrating=True)
@@ -198,10 +195,6 @@ class PostgresStore(Store):
                 else:
                     steps = schema.plan(version, store=self._name)
                     schema.migrate(conn, steps, store=self._name, dialect=schema.POSTGRESQL)
-                conn.execute(
-                    _RUNNER_UPSERT,
-                    (runner_id, os.getpid(), socket.gethostname(), _now(), _now()),
-                )
             from psycopg_pool import ConnectionPool
 
             pool = ConnectionPool(
@@ -209,6 +202,7 @@ class PostgresStore(Store):
                 min_size=1,
                 max_size=self._pool_size,
                 kwargs={"connect_timeout": max(1, round(self._connect_timeout))},
+                check=ConnectionPool.check_connection,  # one lost with the server: again
                 configure=_for_reading,
                 open=True,
                 name=f"actors-{runner_id}-reads",
@@ -226,16 +220,16 @@ class PostgresStore(Store):
             pool.close()
         if conn is not None:
             with contextlib.suppress(Exception):
-                # Let go before closing: the server ends the session a moment after the close.
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_RUNNER_LOCK,))
-            with contextlib.suppress(Exception):
                 conn.close()
 
     def _connect(self) -> Any:
         psycopg = _psycopg()
         try:
             return psycopg.connect(
-                self._url, autocommit=True, connect_timeout=max(1, round(self._connect_timeout))
+                self._url,
+                autocommit=True,
+                connect_timeout=max(1, round(self._connect_timeout)),
+                options=_SESSION.format(idle=self._guard, statement=self._guard * 2),
             )
         except psycopg.Error as error:
             msg = (
@@ -243,32 +237,6 @@ class PostgresStore(Store):
                 "runs, and the URL's host, port, user, password and database"
             )
             raise StoreError(msg) from error
-
-    def _lock_runner(self, conn: Any, runner_id: str) -> None:
-        """Take the session advisory lock that makes this runner the store's only one.
-
-        A holder that just ended may not have let go yet (its server process ends a moment
-        after its connection does), so this tries for up to `_LOCK_WAIT` seconds."""
-        deadline = time.monotonic() + _LOCK_WAIT
-        while True:
-            (got,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (_RUNNER_LOCK,)).fetchone()
-            if got:
-                return
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)  # sleep-ok: polling the server for a lock, not syncing a test
-        holder = "another runner"
-        with contextlib.suppress(Exception):
-            row = conn.execute(
-                "SELECT id, pid, host FROM actors_runners ORDER BY heartbeat DESC LIMIT 1"
-            ).fetchone()
-            if row is not None:
-                holder = f"runner {row[0]} (pid {row[1]} on {row[2]})"
-        msg = (
-            f"{self._name} is in use by {holder}: one runner at a time uses a store; stop "
-            f"that runner first (this one is {runner_id!r})"
-        )
-        raise StoreError(msg)
 
     @contextlib.contextmanager
     def _errors(self, psycopg: Any, doing: str, after: str = "") -> Iterator[None]:
@@ -284,11 +252,21 @@ class PostgresStore(Store):
     def _inspect(self, conn: Any, *, migrating: bool = False) -> int | None:
         return inspect(conn, self._name, serializer=self._serializer.name, migrating=migrating)
 
+    def coordinator(self, runner_id: str) -> PostgresCoordinator | None:
+        if self._conn is None:
+            msg = f"{self._name} is not open: a coordinator needs open() first"
+            raise StoreError(msg)
+        return PostgresCoordinator(runner_id, self._connect, self._name)
+
     # --- reading ----------------------------------------------------------------------------
 
     def load(self) -> list[StoredProgram]:
         with self._reading() as conn:
             return [] if conn is None else load_all(conn, "%s", self._history)
+
+    def program_rows(self) -> list[ProgramRow]:
+        with self._reading() as conn:
+            return [] if conn is None else load_rows(conn)
 
     def load_program(self, program_id: str) -> StoredProgram | None:
         with self._reading() as conn:
@@ -319,6 +297,8 @@ class PostgresStore(Store):
         if conn is None:
             msg = f"{self._name} is not open: writes need open() first"
             raise StoreError(msg)
+        if conn.closed or conn.broken:  # lost with the server or the network: again
+            conn = self._conn = self._connect()
         psycopg = _psycopg()
         after = f"none of the {len(batch)} change(s) of this batch was written"
         try:
@@ -355,7 +335,7 @@ class PostgresStore(Store):
         if any(w.program is not None and w.program_id not in epochs for w in batch):
             # A new program goes last: writers that add programs take turns, so two never
             # give the same install order (a replaced program keeps its own).
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ORDER_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (ORDER_LOCK,))
         (most,) = conn.execute(
             "SELECT COALESCE(MAX(install_order), 0) FROM actors_programs"
         ).fetchone()
@@ -407,5 +387,5 @@ def _for_reading(conn: Any) -> None:
 
 
 def _now() -> int:
-    """Now, in microseconds since the Unix epoch: when a runner came, not scheduling time."""
+    """Now, in microseconds since the Unix epoch: when the store was made, not scheduling time."""
     return time.time_ns() // 1000

@@ -1,104 +1,336 @@
-"""Leases of programs to runners in a PostgreSQL store, and the runners' heartbeats.
+"""PostgresCoordinator: leases, heartbeats and calls between the runners of a PostgreSQL store.
 
-A program row names its `owner` and holds `lease_expires`; `epoch` moves on each time the
-program changes hands, so the writes of an owner that lost it are refused (`"stale"`). A
-runner claims its fair share of the programs nobody holds (no owner, or a lease that lapsed),
-`FOR UPDATE SKIP LOCKED`, so runners claiming at once never take the same program and never
-wait for each other; it renews its leases while it lives (the heartbeat), and finds out at
-each renewal which programs it lost; it releases them when it stops. Times are microseconds
-from the runner's clock, so tests drive leases with a `ManualClock`.
+The rules are `Coordinator`'s. Claims take programs `FOR UPDATE SKIP LOCKED`, so runners
+claiming at once never take the same program and never wait for each other; every change of
+owner moves the program's epoch on, which fences the writes of the owner it was taken from.
+Commands wake their runner by `NOTIFY` on a channel of its own (`listen`: a thread on a
+connection of its own), and their caller by a channel of the command's; the membership also
+looks for commands at each beat, the fallback for a notification lost with a connection.
 
-Each function runs one transaction on `conn` (a psycopg connection in autocommit mode).
+Each method but `call` runs on the coordinator's own connection (autocommit, one
+transaction per method), from the membership thread; `call` opens a connection per call, so
+any thread may make one.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Mapping
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-import attrs
+from actors.errors import StoreError
+from actors.store.abc import Command, Coordinator, RunnerRow
+from actors.store.runner_liveness import FORGET, this_host
+from actors.store.runner_liveness import in_use as _in_use
 
-__all__ = ["RunnerRow", "claim", "heartbeat", "release", "renew", "runners"]
+__all__ = ["PostgresCoordinator"]
 
-
-@attrs.frozen(kw_only=True)
-class RunnerRow:
-    """A runner that opened the store, and when it was last heard of (microseconds)."""
-
-    id: str
-    pid: int
-    host: str
-    started_at: int
-    heartbeat: int
-
-
-def heartbeat(conn: Any, runner_id: str, now: int) -> None:
-    """Say that `runner_id` is alive at `now`."""
-    with conn.transaction():
-        conn.execute("UPDATE actors_runners SET heartbeat = %s WHERE id = %s", (now, runner_id))
+#: Programs nobody holds: no owner, a dead one, or a lease that lapsed (a row written by an
+#: install has no lease yet: it is held while its owner is heard of).
+_FREE = (
+    "(owner IS NULL OR owner = ANY(%(dead)s) OR (owner <> %(me)s AND CASE WHEN lease_expires "
+    "IS NULL THEN owner NOT IN (SELECT id FROM actors_runners WHERE heartbeat >= %(alive)s) "
+    "ELSE lease_expires < %(now)s END))"
+)
 
 
-def runners(conn: Any) -> list[RunnerRow]:
-    """Every runner that opened the store, the most recently heard of first."""
-    rows = conn.execute(
-        "SELECT id, pid, host, started_at, heartbeat FROM actors_runners ORDER BY heartbeat DESC"
-    ).fetchall()
-    return [RunnerRow(id=r[0], pid=r[1], host=r[2], started_at=r[3], heartbeat=r[4]) for r in rows]
+#: The advisory lock of new programs' install order (the store's writer takes it too).
+ORDER_LOCK = 0x6163746F72730003
 
 
-def claim(conn: Any, runner_id: str, *, now: int, lease: int) -> dict[str, int]:
-    """Take programs nobody holds, up to this runner's fair share: the programs divided by the
-    runners heard of within one `lease` (rounded up), less those it holds. Returns each
-    program taken with its new epoch; its lease runs to `now + lease`."""
-    with conn.transaction():
+def channel(runner_id: str) -> str:
+    """The `NOTIFY` channel that wakes `runner_id` (an identifier whatever the id is)."""
+    return "actors_" + hashlib.sha1(runner_id.encode()).hexdigest()[:24]
+
+
+def _answer_channel(command_id: int) -> str:
+    return f"actors_answer_{command_id}"
+
+
+class PostgresCoordinator(Coordinator):
+    """The coordinator of runner `runner_id` on a PostgreSQL store.
+
+    Args:
+        connect: opens a new autocommit connection to the store's database.
+    """
+
+    wakes = True
+
+    def __init__(self, runner_id: str, connect: Callable[[], Any], name: str) -> None:
+        self.runner_id = runner_id
+        self._connect = connect
+        self._name = name
+        self._conn = connect()
+        self._listener: Any = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PostgresCoordinator({self.runner_id!r})"
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        if self._conn.closed or self._conn.broken:  # the server restarted, or the network
+            self._conn = self._connect()
+        with self._conn.transaction():
+            yield self._conn
+
+    # --- runners ----------------------------------------------------------------------------
+
+    def join(self, *, now: int, span: int) -> None:
+        host, pid = this_host(), os.getpid()
+        with self._transaction() as conn:
+            conn.execute("LOCK TABLE actors_runners IN SHARE ROW EXCLUSIVE MODE")
+            row = conn.execute(
+                "SELECT pid, host, heartbeat FROM actors_runners WHERE id = %s", (self.runner_id,)
+            ).fetchone()
+            if row is not None and _in_use(row, pid, host, now - span):
+                msg = (
+                    f"{self._name}: runner id {self.runner_id!r} is in use by pid {row[0]} "
+                    f"on {row[1]}, heard of {(now - row[2]) / 1e6:.1f} s ago: give each "
+                    "runner of a store its own id (or leave the default)"
+                )
+                raise StoreError(msg)
+            conn.execute(
+                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, "
+                "host = excluded.host, started_at = excluded.started_at, "
+                "heartbeat = excluded.heartbeat",
+                (self.runner_id, pid, host, now, now),
+            )
+            # What an earlier runner of this id held, it held in a process that is gone.
+            _lock(conn, "owner = %s", (self.runner_id,))
+            conn.execute(
+                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
+                "epoch = epoch + 1 WHERE owner = %s",
+                (self.runner_id,),
+            )
+
+    def heartbeat(self, now: int, span: int) -> None:
+        with self._transaction() as conn:
+            # An upsert: a runner frozen for long may have been forgotten meanwhile.
+            conn.execute(
+                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "heartbeat = excluded.heartbeat",
+                (self.runner_id, os.getpid(), this_host(), now, now),
+            )
+            # Runners not heard of for long are forgotten (a kill -9 leaves its row).
+            conn.execute(
+                "DELETE FROM actors_runners WHERE heartbeat < %s AND id <> %s",
+                (now - FORGET * span, self.runner_id),
+            )
+
+    def runners(self) -> list[RunnerRow]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, pid, host, started_at, heartbeat FROM actors_runners "
+                "ORDER BY heartbeat DESC, id"
+            ).fetchall()
+        return [
+            RunnerRow(id=r[0], pid=r[1], host=r[2], started_at=r[3], heartbeat=r[4]) for r in rows
+        ]
+
+    def leave(self) -> None:
+        with self._transaction() as conn:
+            _lock(conn, "owner = %s", (self.runner_id,))
+            conn.execute(
+                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
+                "epoch = epoch + 1 WHERE owner = %s",
+                (self.runner_id,),
+            )
+            conn.execute("DELETE FROM actors_runners WHERE id = %s", (self.runner_id,))
+            conn.execute(
+                "DELETE FROM actors_commands WHERE runner_id = %s AND taken = 0",
+                (self.runner_id,),
+            )
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def _params(self, now: int, span: int, dead: Collection[str]) -> dict[str, Any]:
+        return {"me": self.runner_id, "now": now, "alive": now - span, "dead": list(dead)}
+
+    def _share(self, conn: Any, params: Mapping[str, Any]) -> int:
         (live,) = conn.execute(
-            "SELECT COUNT(*) FROM actors_runners WHERE heartbeat >= %s OR id = %s",
-            (now - lease, runner_id),
+            "SELECT COUNT(*) FROM actors_runners WHERE (heartbeat >= %(alive)s "
+            "AND id <> ALL(%(dead)s)) OR id = %(me)s",
+            params,
         ).fetchone()
         (total,) = conn.execute("SELECT COUNT(*) FROM actors_programs").fetchone()
-        (held,) = conn.execute(
-            "SELECT COUNT(*) FROM actors_programs WHERE owner = %s AND lease_expires >= %s",
-            (runner_id, now),
-        ).fetchone()
-        wanted = math.ceil(total / max(1, live)) - held
-        if wanted <= 0:
-            return {}
-        rows = conn.execute(
-            "UPDATE actors_programs SET owner = %s, lease_expires = %s, epoch = epoch + 1 "
-            "WHERE id IN (SELECT id FROM actors_programs WHERE owner IS NULL "
-            "OR lease_expires IS NULL OR lease_expires < %s ORDER BY install_order LIMIT %s "
-            "FOR UPDATE SKIP LOCKED) RETURNING id, epoch",
-            (runner_id, now + lease, now, wanted),
-        ).fetchall()
-    return dict(rows)
+        return -(-int(total) // max(1, int(live)))  # rounded up
 
+    def share(self, *, now: int, span: int, dead: Collection[str] = ()) -> int:
+        with self._transaction() as conn:
+            return self._share(conn, self._params(now, span, dead))
 
-def renew(conn: Any, runner_id: str, held: Mapping[str, int], *, now: int, lease: int) -> set[str]:
-    """Extend the leases of the programs `runner_id` holds (id -> the epoch it holds) to
-    `now + lease`; returns those it no longer holds (another runner took them: their epoch
-    moved on, or they are gone), which it must drop at once."""
-    if not held:
-        return set()
-    with conn.transaction():
-        rows = conn.execute(
-            "UPDATE actors_programs AS p SET lease_expires = %s "
-            "FROM unnest(%s::text[], %s::bigint[]) AS h(id, epoch) "
-            "WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = %s RETURNING p.id",
-            (now + lease, list(held), list(held.values()), runner_id),
-        ).fetchall()
-    kept = {program_id for (program_id,) in rows}
-    return set(held) - kept
+    def claim(self, *, now: int, span: int, dead: Collection[str] = ()) -> dict[str, int]:
+        params = self._params(now, span, dead)
+        with self._transaction() as conn:
+            (held,) = conn.execute(
+                "SELECT COUNT(*) FROM actors_programs WHERE owner = %(me)s", params
+            ).fetchone()
+            wanted = self._share(conn, params) - held
+            if wanted <= 0:
+                return {}
+            rows = conn.execute(
+                "UPDATE actors_programs SET owner = %(me)s, lease_expires = %(until)s, "
+                "epoch = epoch + 1 WHERE id IN (SELECT id FROM actors_programs WHERE "
+                f"{_FREE} ORDER BY install_order LIMIT %(wanted)s FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, epoch",
+                {**params, "until": now + span, "wanted": wanted},
+            ).fetchall()
+        return dict(rows)
 
+    def take(
+        self, program_id: str, *, now: int, span: int, dead: Collection[str] = ()
+    ) -> int | None:
+        params = {**self._params(now, span, dead), "until": now + span, "id": program_id}
+        with self._transaction() as conn:
+            row = conn.execute(
+                "UPDATE actors_programs SET owner = %(me)s, lease_expires = %(until)s, "
+                f"epoch = epoch + 1 WHERE id = %(id)s AND {_FREE} RETURNING epoch",
+                params,
+            ).fetchone()
+        return None if row is None else int(row[0])
 
-def release(conn: Any, runner_id: str, program_ids: Collection[str]) -> None:
-    """Give up the programs `program_ids` (the runner stops): another runner may take them at
-    once, without waiting for the leases to lapse."""
-    if not program_ids:
-        return
-    with conn.transaction():
-        conn.execute(
-            "UPDATE actors_programs SET owner = NULL, lease_expires = NULL "
-            "WHERE owner = %s AND id = ANY(%s)",
-            (runner_id, list(program_ids)),
+    def reserve(self, program_id: str, state: bytes, *, now: int, span: int) -> int | None:
+        with self._transaction() as conn:
+            # New programs go last, one writer at a time (as the store's writes do).
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (ORDER_LOCK,))
+            row = conn.execute(
+                "INSERT INTO actors_programs (id, install_order, schedule, since, state, owner, "
+                "lease_expires, epoch) SELECT %s, COALESCE(MAX(install_order), 0) + 1, '', "
+                "%s, %s, %s, %s, 1 FROM actors_programs ON CONFLICT (id) DO NOTHING "
+                "RETURNING epoch",
+                (program_id, now, state, self.runner_id, now + span),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def renew(self, held: Mapping[str, int], *, now: int, span: int) -> set[str]:
+        if not held:
+            return set()
+        ids, epochs = list(held), list(held.values())
+        with self._transaction() as conn:
+            _lock(conn, "id = ANY(%s)", (ids,))
+            kept = conn.execute(
+                "UPDATE actors_programs AS p SET lease_expires = %s "
+                "FROM unnest(%s::text[], %s::bigint[]) AS h(id, epoch) "
+                "WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = %s RETURNING p.id",
+                (now + span, ids, epochs, self.runner_id),
+            ).fetchall()
+            # A program not stored (yet: its install's first write is on its way) is not lost.
+            stored = conn.execute(
+                "SELECT id FROM actors_programs WHERE id = ANY(%s)", (ids,)
+            ).fetchall()
+        return {i for (i,) in stored} - {i for (i,) in kept}
+
+    def release(self, program_ids: Collection[str]) -> None:
+        if not program_ids:
+            return
+        with self._transaction() as conn:
+            _lock(conn, "owner = %s AND id = ANY(%s)", (self.runner_id, list(program_ids)))
+            conn.execute(
+                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
+                "epoch = epoch + 1 WHERE owner = %s AND id = ANY(%s)",
+                (self.runner_id, list(program_ids)),
+            )
+
+    def owner_of(self, program_id: str, *, now: int, span: int) -> tuple[str | None, bool] | None:
+        row = self._connect_once(
+            "SELECT p.owner, r.heartbeat FROM actors_programs AS p LEFT JOIN actors_runners "
+            "AS r ON r.id = p.owner WHERE p.id = %s",
+            (program_id,),
         )
+        if row is None:
+            return None
+        return row[0], row[1] is not None and row[1] >= now - span
+
+    def _connect_once(self, query: str, params: tuple[Any, ...]) -> Any:
+        with contextlib.closing(self._connect()) as conn:
+            return conn.execute(query, params).fetchone()
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def call(
+        self, owner: str, program_id: str, kind: str, payload: bytes, *, now: int, timeout: float
+    ) -> tuple[bool, bytes] | None:
+        deadline = time.monotonic() + timeout
+        with contextlib.closing(self._connect()) as conn:
+            (command_id,) = conn.execute(
+                "INSERT INTO actors_commands (runner_id, program_id, kind, payload, created_at) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (owner, program_id, kind, payload, now),
+            ).fetchone()
+            conn.execute(f'LISTEN "{_answer_channel(command_id)}"')
+            conn.execute("SELECT pg_notify(%s, '')", (channel(owner),))
+            while True:
+                row = conn.execute(
+                    "DELETE FROM actors_commands WHERE id = %s AND ok IS NOT NULL "
+                    "RETURNING ok, answer",
+                    (command_id,),
+                ).fetchone()
+                if row is not None:
+                    return bool(row[0]), bytes(row[1])
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    conn.execute("DELETE FROM actors_commands WHERE id = %s", (command_id,))
+                    return None
+                for _ in conn.notifies(timeout=min(remaining, 1.0), stop_after=1):
+                    pass
+
+    def pending(self) -> list[Command]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE actors_commands SET taken = 1 WHERE id IN (SELECT id FROM "
+                "actors_commands WHERE runner_id = %s AND taken = 0 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, program_id, kind, payload",
+                (self.runner_id,),
+            ).fetchall()
+        commands = [Command(id=r[0], program_id=r[1], kind=r[2], payload=bytes(r[3])) for r in rows]
+        return sorted(commands, key=lambda command: command.id)
+
+    def answer(self, command_id: int, ok: bool, payload: bytes) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE actors_commands SET ok = %s, answer = %s WHERE id = %s",
+                (int(ok), payload, command_id),
+            )
+            conn.execute("SELECT pg_notify(%s, '')", (_answer_channel(command_id),))
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Wake the runner at each command, from a thread listening on a connection of its
+        own (the coordinator's connection stays free for the membership's transactions). A
+        lost connection is made again, and the runner woken, in case a command came
+        meanwhile; `close` ends the thread."""
+
+        def listen_until_closed() -> None:
+            while not self._closed:
+                try:
+                    conn = self._listener = self._connect()
+                    conn.execute(f'LISTEN "{channel(self.runner_id)}"')
+                    wake()
+                    for _ in conn.notifies():
+                        wake()
+                except Exception:  # noqa: BLE001 - lost, or closed: again, unless closed
+                    if not self._closed:
+                        time.sleep(1.0)  # sleep-ok: a pause before connecting again
+
+        threading.Thread(
+            target=listen_until_closed, name=f"actors-{self.runner_id}-listen", daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self._closed = True
+        for conn in (self._listener, self._conn):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+
+def _lock(conn: Any, where: str, params: tuple[Any, ...]) -> None:
+    """Lock the program rows `where` in id order, as the store's writer does: two
+    transactions that lock rows of both in the same order never deadlock."""
+    conn.execute(f"SELECT id FROM actors_programs WHERE {where} ORDER BY id FOR UPDATE", params)

@@ -11,7 +11,7 @@ from typing import Any
 from actors.store.abc import FiringRow, ProgramRow, RunRow, StoredProgram
 from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, decode
 
-__all__ = ["load_all", "load_one"]
+__all__ = ["load_all", "load_one", "load_rows"]
 
 _PROGRAMS = f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs"
 
@@ -20,6 +20,12 @@ def load_all(conn: Any, mark: str, history: int) -> list[StoredProgram]:
     """Every program, in install order, with its newest `history` runs and its open firings."""
     rows = conn.execute(f"{_PROGRAMS} ORDER BY install_order").fetchall()
     return [_stored(conn, mark, history, decode(ProgramRow, row)) for row in rows]
+
+
+def load_rows(conn: Any) -> list[ProgramRow]:
+    """Every program's row, in install order, without its runs and firings."""
+    rows = conn.execute(f"{_PROGRAMS} ORDER BY install_order").fetchall()
+    return [decode(ProgramRow, row) for row in rows]
 
 
 def load_one(conn: Any, mark: str, history: int, program_id: str) -> StoredProgram | None:

@@ -52,13 +52,20 @@ __all__ = [
 ]
 
 #: The schema version this code writes, and the newest it can read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The value of `application` in `actors_meta`: what marks a database as an actors store.
 APPLICATION = "actors"
 
 #: Every table of the current schema.
-TABLES = ("actors_firings", "actors_meta", "actors_programs", "actors_runners", "actors_runs")
+TABLES = (
+    "actors_commands",
+    "actors_firings",
+    "actors_meta",
+    "actors_programs",
+    "actors_runners",
+    "actors_runs",
+)
 
 
 class Executor(Protocol):
@@ -192,7 +199,27 @@ class Migration:
 
 
 #: The steps, oldest first: `MIGRATIONS[i].from_version == i + 1`.
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        from_version=1,
+        description="a commands table, for calls to a program another runner owns",
+        statements=(
+            """CREATE TABLE actors_commands (
+                id {serial_key},
+                runner_id TEXT NOT NULL,
+                program_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                payload {blob} NOT NULL,
+                created_at {bigint} NOT NULL,
+                taken INTEGER NOT NULL DEFAULT 0,
+                ok INTEGER,
+                answer {blob}
+            )""",
+            # The owner looks for the commands sent to it and not yet taken.
+            "CREATE INDEX actors_commands_pending ON actors_commands (runner_id, taken)",
+        ),
+    ),
+)
 
 
 def create_statements(dialect: Dialect = SQLITE) -> list[str]:

@@ -7,17 +7,19 @@ crash may also lose the commits since the last checkpoint, never consistency (th
 back as it was after some earlier commit). WAL also lets `load` read on any thread while the
 writer thread writes.
 
-One runner at a time: `open` takes an OS lock on `<path>-lock` (`RunnerLock`). A file that is
-not an actors store is never written to: `open` reads it first, read-only, and takes no lock
-and makes no `-lock` file unless it is empty or an actors store. (Reading a file in WAL mode,
-SQLite itself may leave its `-wal` and `-shm` files beside it.)
+Several runners (processes of one machine, such as gunicorn workers) may share the file: each
+batch reads what the checks of `Write` need inside its `BEGIN IMMEDIATE` transaction, which
+holds SQLite's one write lock on the file (`sqlite_batch`), and the store's `coordinator`
+(`sqlite_coordinator.py`) leases the programs to the runners and carries calls between them.
+A file that is not an actors store is never written to: `open` reads it first, read-only.
+(Reading a file in WAL mode, SQLite itself may leave its `-wal` and `-shm` files beside it.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -29,33 +31,21 @@ from actors.errors import StoreError
 from actors.store import schema
 from actors.store import sqlite_checks as checks
 from actors.store.abc import (
+    ProgramRow,
     Serializer,
     Store,
     StoredProgram,
     Write,
     WriteResult,
 )
-from actors.store.batch_plan import Books, Draft, TrimSchedule, older_firings, plan_batch
-from actors.store.lock import RunnerLock
-from actors.store.reads import load_all, load_one
+from actors.store.batch_plan import Draft, TrimSchedule, plan_batch
+from actors.store.reads import load_all, load_one, load_rows
 from actors.store.serializers import serializer_of
-from actors.store.sqlite_batch import (
-    BATCH_DDL,
-    read_books,
-    statements,
-    stored_firings,
-    trim_statements,
-)
+from actors.store.sqlite_batch import BATCH_DDL, read_books, statements, trim_statements
+from actors.store.sqlite_coordinator import SQLiteCoordinator
 from actors.validation import check_int, check_non_empty_str, check_seconds
 
 __all__ = ["SQLiteStore"]
-
-
-_RUNNER_UPSERT = (
-    "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, "
-    "started_at = excluded.started_at, heartbeat = excluded.heartbeat"
-)
 
 
 class SQLiteStore(Store):
@@ -68,7 +58,7 @@ class SQLiteStore(Store):
             `Serializer`. A store keeps the name it was made with and refuses another.
         flush_interval: the longest a write waits for its batch to commit (seconds).
         busy_timeout: how long to wait for another process's write transaction on the file
-            before giving up with `StoreError` (seconds).
+            (another runner's batch, say) before giving up with `StoreError` (seconds).
     """
 
     def __init__(
@@ -90,9 +80,7 @@ class SQLiteStore(Store):
         self._name = f"store {self._path}"
         self._history = 1000
         self._trims = TrimSchedule(self._history)
-        self._books: Books | None = None  # what the writes' checks need: sqlite_batch
-        self._conn: sqlite3.Connection | None = None
-        self._lock: RunnerLock | None = None
+        self._conn: sqlite3.Connection | None = None  # the writer's
         self._writing = threading.Lock()
 
     def __repr__(self) -> str:
@@ -114,12 +102,14 @@ class SQLiteStore(Store):
     # --- opening and closing ----------------------------------------------------------------
 
     def open(self, runner_id: str, *, history: int = 1000) -> None:
-        """Check the file, take the runner lock, and create or migrate the schema.
+        """Check the file, and create or migrate the schema.
 
         In this order, so that a bad store is refused before anything is written or made
         beside it: the directory and the file's header (`check_place`), permissions
-        (`check_writable`), the schema read-only (`inspect`), the lock (`RunnerLock`), then
-        one transaction that checks again, creates or migrates, and records the runner.
+        (`check_writable`), the schema read-only (`inspect`), then one transaction that
+        checks again and creates or migrates (once, however many runners open it at once:
+        the transaction holds the write lock). Other runners may hold the file: the
+        `coordinator` records this one and shares the programs.
         """
         check_non_empty_str("runner_id", runner_id, error=ValueError)
         history = check_int("history", history, at_least=0, error=ValueError)
@@ -131,31 +121,21 @@ class SQLiteStore(Store):
         checks.check_writable(self._path)
         if self._path.exists() and self._path.stat().st_size > 0:
             self._probe()  # what the file is, before anything is written or made beside it
-        lock = RunnerLock(self._path)
-        lock.acquire(runner_id)
+        conn = self._connect()
         try:
-            conn = self._connect()
-            try:
-                books = self._prepare(conn, runner_id)
-            except BaseException:
-                conn.close()
-                raise
+            self._prepare(conn)
         except BaseException:
-            lock.release()
+            conn.close()
             raise
-        self._conn, self._lock, self._books = conn, lock, books
+        self._conn = conn
         self._trims = TrimSchedule(history)
 
     def close(self) -> None:
         with self._writing:  # a batch being written finishes first
             conn, self._conn = self._conn, None
-            lock, self._lock = self._lock, None
-            self._books = None
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()  # the last connection checkpoints the WAL into the file
-        if lock is not None:
-            lock.release()
 
     def _probe(self) -> None:
         """Check the file read-only: an actors store this code can open, or an empty one."""
@@ -165,9 +145,12 @@ class SQLiteStore(Store):
         except sqlite3.Error as error:
             raise self._error(error, "cannot be opened") from error
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, batch: bool = True) -> sqlite3.Connection:
+        """A connection to the file in WAL mode; the writer's has the `actors_batch` view
+        (`batch`), a coordinator's does not."""
         try:
-            # check_same_thread=False: opened here, then used by the writer thread only.
+            # check_same_thread=False: opened here, then used by the writer thread only (or by
+            # a coordinator, under its lock).
             conn = sqlite3.connect(
                 self._path,
                 timeout=self._busy_timeout,
@@ -177,15 +160,15 @@ class SQLiteStore(Store):
         except sqlite3.Error as error:
             raise self._error(error, "cannot be opened") from error
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
+            mode = self._wal(conn)
+            if mode != "wal":
                 msg = (
                     f"{self._name} cannot use WAL journal mode (it stays in {mode!r} mode): put "
                     "it on a local disk"
                 )
                 raise StoreError(msg)
             conn.execute("PRAGMA synchronous = NORMAL")  # enough for WAL: see the module doc
-            for statement in BATCH_DDL:  # the writer's view of a batch, on this connection only
+            for statement in BATCH_DDL if batch else ():  # on this connection only
                 conn.execute(statement)
         except BaseException as error:
             conn.close()
@@ -194,9 +177,30 @@ class SQLiteStore(Store):
             raise
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection, runner_id: str) -> Books:
-        """Create or migrate the schema and record the runner, in one transaction; the books
-        of the rows, as that transaction left them."""
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Put the file in WAL mode (once: it stays so), and say the mode it is in.
+
+        Runners opening a new file at once contend for the switch, and SQLite does not wait
+        for that lock with its busy timeout (it fails at once, so as not to deadlock): the
+        switch is tried again until the busy timeout has passed.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return str(mode).lower()
+            except sqlite3.OperationalError as error:
+                busy = str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)  # sleep-ok: SQLite gives no signal when the lock is let go
+            pause = min(2 * pause, 0.05)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Create or migrate the schema, in one transaction."""
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -207,13 +211,7 @@ class SQLiteStore(Store):
                     steps = schema.plan(version, store=self._name)
                     schema.migrate(conn, steps, store=self._name)
                     checks.check_tables(conn, self._path)
-                conn.execute(
-                    _RUNNER_UPSERT,
-                    (runner_id, os.getpid(), socket.gethostname(), _now(), _now()),
-                )
-                books = read_books(conn)
                 conn.execute("COMMIT")
-                return books
             except BaseException:
                 _rollback(conn)
                 raise
@@ -226,12 +224,23 @@ class SQLiteStore(Store):
         with self._reading() as conn:
             return [] if conn is None else load_all(conn, "?", self._history)
 
+    def coordinator(self, runner_id: str) -> SQLiteCoordinator:
+        """The coordinator of `runner_id` on this file, on a connection of its own.
+
+        Raises:
+            StoreError: the store is not open.
+        """
+        if self._conn is None:
+            msg = f"{self._name} is not open: a coordinator needs open() first"
+            raise StoreError(msg)
+        connect = functools.partial(self._connect, batch=False)
+        return SQLiteCoordinator(runner_id, connect, self._path, self._busy_timeout)
+
+    def program_rows(self) -> list[ProgramRow]:
+        with self._reading() as conn:
+            return [] if conn is None else load_rows(conn)
+
     def load_program(self, program_id: str) -> StoredProgram | None:
-        books = self._books
-        if books is not None and program_id not in books.epochs:
-            # The runner holding the store knows every row: installing a new program reads
-            # nothing (a read steps statements, each a wait for the GIL under load).
-            return None
         with self._reading() as conn:
             return None if conn is None else load_one(conn, "?", self._history, program_id)
 
@@ -244,7 +253,7 @@ class SQLiteStore(Store):
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
         """A connection in a read transaction (one snapshot, however long the writer writes),
         or `None` for a store with nothing in it yet. A store that is not open is checked
-        first, read-only, and not locked: `actors status` reads a store a runner holds."""
+        first, read-only: `actors status` reads a store runners hold."""
         opened = self._conn is not None
         if not opened and not self._path.exists():
             msg = f"{self._name} does not exist: check the path"
@@ -266,28 +275,22 @@ class SQLiteStore(Store):
         if not batch:
             return []
         with self._writing:
-            conn, books = self._conn, self._books
-            if conn is None or books is None:
+            conn = self._conn
+            if conn is None:
                 msg = f"{self._name} is not open: writes need open() first"
                 raise StoreError(msg)
-            draft = Draft(books)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             try:
-                # A batch of one statement is its own transaction: see sqlite_batch.
-                older = older_firings(batch, draft)
-                if older:
-                    conn.execute("BEGIN IMMEDIATE")
+                # The write lock first, then the reads: no other runner writes in between.
+                conn.execute("BEGIN IMMEDIATE")
                 try:
-                    stored = stored_firings(conn, older, limit) if older else set()
-                    results, grown, segments = plan_batch(batch, draft, stored)
+                    books, stored = read_books(conn, batch, limit)
+                    results, grown, segments = plan_batch(batch, Draft(books), stored)
                     since_trim, due = self._trims.due(grown)
                     todo = statements(segments, limit) + trim_statements(due, self._history, limit)
-                    if len(todo) > 1 and not conn.in_transaction:
-                        conn.execute("BEGIN IMMEDIATE")
                     for sql, parameters in todo:
                         conn.execute(sql, parameters)
-                    if conn.in_transaction:
-                        conn.execute("COMMIT")
+                    conn.execute("COMMIT")
                 except BaseException:
                     _rollback(conn)
                     raise
@@ -299,7 +302,6 @@ class SQLiteStore(Store):
                 msg = f"{self._name} cannot be written ({error}): {after}"
                 raise StoreError(msg) from error
             self._trims.since = since_trim
-            draft.apply()
             return results
 
     def _inspect(self, conn: sqlite3.Connection, *, migrating: bool = False) -> int | None:

@@ -1,4 +1,4 @@
-"""How an SQLite store writes a batch of `Write`s: planned in Python, then one statement.
+"""How an SQLite store writes a batch of `Write`s: planned in Python, then one `INSERT`.
 
 Why not one statement per row, or even one per table: Python's `sqlite3` lets go of the GIL
 for every statement it prepares, steps and resets, and a thread that lets go of it waits
@@ -12,14 +12,18 @@ So a batch is one `INSERT` of all its rows into `actors_batch`, a view of the wr
 connection only (`TEMP`: the file never holds it) whose triggers send each row to the table
 its `kind` names: firings and outcomes to `actors_firings` (an upsert, in order), programs to
 `actors_programs` (the last row of each program only), runs to `actors_runs`. One statement
-is one transaction, all or nothing, with no `BEGIN` and `COMMIT` to step. A batch that needs
-more (a `delete`, a trim, a lookup, more rows than one statement takes) is a transaction of
-those statements.
+writes every row of the batch, all or nothing. A batch that needs more (a `delete`, a trim,
+more rows than one statement takes) adds those statements to its transaction.
 
-No reads: the store keeps the `Books` of its rows (`batch_plan`), read once at open and kept
-up to date by each committed batch. They are exact because one runner at a time holds the file
-(`RunnerLock`). Only a firing no newer than the newest one of its program (a run again after a
-restart) is looked up.
+Several processes may write the file (the runners of one machine), so the checks of `Write`
+read what they need inside the batch's transaction, as PostgreSQL's do: `BEGIN IMMEDIATE`
+takes SQLite's one write lock on the file before reading, then one `SELECT` (`read_books`)
+reads the epochs of the batch's programs, which of its firings are stored, and the next
+install order (one row: a row is a step, and each step lets go of the GIL), then the one
+`INSERT` writes the batch, then `COMMIT`. Four statements, not one, but the write lock makes
+the reads and the insert one atomic step, whoever else writes. Measured as above (2 cores,
+two busy threads), a batch of 200 writes takes about half as long again as the one `INSERT`
+alone did (65 ms, not 44); with no busy threads beside the writer, about 5% longer.
 """
 
 from __future__ import annotations
@@ -28,15 +32,21 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from actors.store.abc import Write
 from actors.store.batch_plan import Books, Segment
-from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, PROGRAM_UPDATED, RUN_COLUMNS
+from actors.store.codec import (
+    FIRING_COLUMNS,
+    PROGRAM_COLUMNS,
+    PROGRAM_UPDATED,
+    RUN_COLUMNS,
+    to_micros,
+)
 
 __all__ = [
     "BATCH_DDL",
     "Statement",
     "read_books",
     "statements",
-    "stored_firings",
     "trim_statements",
 ]
 #: A statement to execute: its SQL and its parameters.
@@ -92,31 +102,78 @@ def _chunks(rows: Sequence[_Values], columns: int, limit: int) -> Iterator[Seque
         yield rows[start : start + size]
 
 
-def read_books(conn: sqlite3.Connection) -> Books:
-    """The books of the rows (at open, in its transaction)."""
-    (most,) = conn.execute("SELECT COALESCE(MAX(install_order), 0) FROM actors_programs").fetchone()
-    return Books(
-        epochs=dict(conn.execute("SELECT id, epoch FROM actors_programs")),
-        newest_fired=dict(
-            conn.execute("SELECT program_id, MAX(scheduled_at) FROM actors_firings GROUP BY 1")
-        ),
-        next_order=int(most) + 1,
+# `read_books` reads one row: each column one of these, the matches as the numbers of their
+# keys (a step of a statement lets go of the GIL, so one row, not one per match). The keys are
+# looked up one by one in the primary keys: `CROSS JOIN` keeps them outside (a row-value
+# `IN (VALUES ...)` would scan the whole table).
+_ORDER = "(SELECT COALESCE(MAX(install_order), 0) FROM actors_programs)"
+_EPOCHS = (
+    "(SELECT group_concat(k.column1 || ':' || p.epoch) FROM (VALUES {rows}) AS k "
+    "CROSS JOIN actors_programs AS p ON p.id = k.column2)"
+)
+_FIRED = (
+    "(SELECT group_concat(k.column1) FROM (VALUES {rows}) AS k CROSS JOIN actors_firings AS f "
+    "ON f.program_id = k.column2 AND f.scheduled_at = k.column3)"
+)
+
+
+def read_books(
+    conn: sqlite3.Connection, batch: Sequence[Write], limit: int
+) -> tuple[Books, set[tuple[str, int]]]:
+    """What the plan of `batch` needs of the stored rows, read in the caller's transaction:
+    the books (the epochs of the batch's programs, the next install order) and which of its
+    firings (program id, scheduled time) are stored. Every firing is looked up: another
+    runner may have written any of them. One statement, more only past `limit` parameters."""
+    ids = sorted({write.program_id for write in batch})
+    keys = sorted(
+        {
+            (write.program_id, to_micros(write.firing.scheduled_at, "scheduled_at"))
+            for write in batch
+            if write.firing is not None
+        }
     )
+    columns: list[tuple[str, str, list[Any]]] = [("order", _ORDER, [])]
+    for start in range(0, len(ids), limit):
+        chunk = range(start, min(start + limit, len(ids)))
+        rows = ", ".join(f"({n}, ?)" for n in chunk)
+        columns.append(("epochs", _EPOCHS.format(rows=rows), [ids[n] for n in chunk]))
+    for start in range(0, len(keys), limit // 2):
+        chunk = range(start, min(start + limit // 2, len(keys)))
+        rows = ", ".join(f"({n}, ?, ?)" for n in chunk)
+        columns.append(("fired", _FIRED.format(rows=rows), [v for n in chunk for v in keys[n]]))
+    books, stored = Books(), set[tuple[str, int]]()
+    for kinds, sql, parameters in _selects(columns, limit):
+        for kind, found in zip(kinds, conn.execute(sql, parameters).fetchone(), strict=True):
+            if kind == "order":
+                books.next_order = int(found) + 1
+            elif found is None:  # no match
+                continue
+            elif kind == "epochs":
+                for match in str(found).split(","):
+                    number, epoch = match.split(":")
+                    books.epochs[ids[int(number)]] = int(epoch)
+            else:
+                stored.update(keys[int(number)] for number in str(found).split(","))
+    return books, stored
 
 
-def stored_firings(
-    conn: sqlite3.Connection, keys: Sequence[tuple[str, int]], limit: int
-) -> set[tuple[str, int]]:
-    """Which of `keys` (program id, scheduled time) the store holds."""
-    found: set[tuple[str, int]] = set()
-    for chunk in _chunks(keys, 2, limit):
-        rows = ", ".join(["(?, ?)"] * len(chunk))
-        sql = (
-            "SELECT program_id, scheduled_at FROM actors_firings "
-            f"WHERE (program_id, scheduled_at) IN (VALUES {rows})"
-        )
-        found.update(conn.execute(sql, [value for key in chunk for value in key]))
-    return found
+def _selects(
+    columns: Sequence[tuple[str, str, list[Any]]], limit: int
+) -> Iterator[tuple[list[str], str, list[Any]]]:
+    """`columns` (kind, scalar subquery, parameters) as few `SELECT`s of one row each as
+    `limit` parameters allow: each with its columns' kinds, its SQL and its parameters."""
+    kinds: list[str] = []
+    sql: list[str] = []
+    parameters: list[Any] = []
+    for kind, column, column_parameters in columns:
+        if sql and len(parameters) + len(column_parameters) > limit:
+            yield kinds, "SELECT " + ", ".join(sql), parameters
+            kinds, sql, parameters = [], [], []
+        kinds.append(kind)
+        sql.append(column)
+        parameters += column_parameters
+    if sql:
+        yield kinds, "SELECT " + ", ".join(sql), parameters
 
 
 def statements(segments: Sequence[Segment], limit: int) -> list[Statement]:

@@ -79,7 +79,7 @@ def check_writable(path: Path) -> None:
     if not os.access(directory, os.W_OK | os.X_OK):
         msg = (
             f"{_name(path)} cannot be opened: its directory {directory} is read-only (a store "
-            f"keeps {path.name}-lock, -wal and -shm files beside it): make it writable, or give "
+            f"keeps {path.name}-wal and -shm files beside it): make it writable, or give "
             "another store path"
         )
         raise StoreError(msg)

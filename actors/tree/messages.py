@@ -22,7 +22,9 @@ from actors.store.abc import StoredProgram
 __all__ = [
     "NO_ARGS",
     "Drain",
+    "Drop",
     "FiringStored",
+    "GetHeld",
     "GetHistory",
     "GetProgramInfo",
     "GetSpawns",
@@ -92,6 +94,27 @@ class Install(Request):
     replace: bool = False
     stored: StoredProgram | None = None
     restored: bool = False  # restored by the runner at start, not installed by code
+    #: The epoch this runner claimed the program with (several runners on one store): its
+    #: writes carry it from the first, so a runner that lost it meanwhile writes nothing.
+    epoch: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Drop(Request):
+    """To the supervisor: another runner owns the program now (its lease moved on), or this
+    runner gives it up to share the programs fairly: stop its timer at once and its spawns
+    gracefully, and forget it here, keeping it in the store. `urn`: only if that actor still
+    serves it."""
+
+    program_id: str
+    urn: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class GetHeld(Request):
+    """To the supervisor: the programs this runner runs, each with its fencing epoch (a
+    runner's leases are those), and the specs of those it dropped since it was last asked
+    (a runner that takes one back runs it again, lambdas and all)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -239,21 +239,23 @@ class ProgramActor(Actor):
     @handles(m.FiringStored)
     def _firing_stored(self, message: m.FiringStored) -> None:
         self.ledger.firings_pending -= 1
-        for spawn_id in message.spawns:
-            if (slot := self.pool.slots.get(spawn_id)) is not None:
-                slot.awaiting = False
+        self.pool.stop_awaiting(message.spawns)
         tick, answer = message.tick, message.answer
         error = answer.exception()
-        if error is not None or answer.result() != "ok":
-            # Not stored (the store failed), fired before (a restart), or another runner's
-            # now: at most once means it does not run here.
-            why = repr(error) if error is not None else f"the store answered {answer.result()!r}"
-            logger.warning("tick %s of %r does not run: %s", tick.scheduled_at, self, why)
-            if error is not None:
-                self.ledger.count_missed(1, (tick.scheduled_at,))
-        else:
+        result = None if error is not None else answer.result()
+        if result == "ok":
             late = self.phase.draining or self.phase.max_runs_reached
             self.recorder.taken(self, tick.scheduled_at, 0 if late else self._run_tick(tick))
+        else:
+            # Not stored (the store failed: missed), fired before (a restart), or another
+            # runner's now (stale: it stops here): at most once means it does not run here.
+            why = repr(error) if error is not None else f"the store answered {result!r}"
+            logger.warning("%s: tick %s does not run: %s", self, tick.scheduled_at, why)
+            if error is not None:
+                self.ledger.count_missed(1, (tick.scheduled_at,))
+            if result == "stale":
+                drop = m.Drop(program_id=self.program.id, urn=self.actor_urn)
+                self.tell(self.supervisor_ref, drop)
         self._check_done()
 
     @handles(m.RunBegan)
@@ -417,9 +419,7 @@ class ProgramActor(Actor):
                 self.phase.paused = paused
                 if not paused and self.pool.failed:  # a failed program comes back to min
                     self.pool.recover(self.program.min)
-                for run in [r for r in self.ledger.retrying.values() if r.parked and not paused]:
-                    del self.ledger.retrying[run.id]  # a retry parked while paused runs now
-                    run.parked = False
+                for run in [] if paused else self.ledger.unpark():  # parked while paused
                     if not self.phase.draining:
                         self._dispatch(run)
             case m.SetSchedule(schedule=schedule, since=since, given=given):

@@ -102,6 +102,8 @@ class ProgramRecorder(NullRecorder):
         epoch: the fencing epoch of this install: every write but the first carries it, and
             the store refuses one whose epoch is no longer the row's (a replaced install).
         store_ref: the runner's StoreActor.
+        claimed: the runner claimed the program with `epoch` (several runners on one store):
+            the first write carries it too, so nothing is written if another took it since.
     """
 
     durable = True
@@ -115,8 +117,11 @@ class ProgramRecorder(NullRecorder):
         runner_id: str,
         epoch: int,
         store_ref: ActorRef[Any],
+        *,
+        claimed: bool = False,
     ) -> None:
         self.store_ref = store_ref
+        self.claimed = claimed
         self.program_id = program.id
         self.serializer = serializer
         self.runner_id = runner_id
@@ -151,7 +156,7 @@ class ProgramRecorder(NullRecorder):
         a row per tick, and the writer would fall behind the ticks."""
         if tick and actor.ledger.in_flight():
             return
-        self.persist(actor, self.changed(actor, epoch=None if first else True))
+        self.persist(actor, self.changed(actor, epoch=None if first and not self.claimed else True))
 
     def record(
         self, actor: ProgramActor, run: ActiveRun, record: RunRecord, *, final: bool = True

@@ -54,6 +54,9 @@ class ProgramRegistry:
         self._dependents: dict[str, set[str]] = {}  # upstream id -> ids on_success of it
         self._intensities: dict[str, RestartIntensity] = {}
         self._epochs: dict[str, int] = {}
+        #: Programs this runner gave up or lost to another runner since the membership
+        #: last asked (`GetHeld`): it runs them again if it takes them back.
+        self.dropped: dict[str, Program] = {}
         #: Programs the store holds that no code has installed: `(stored, error)` by id.
         self.waiting_in_store: dict[str, tuple[StoredProgram, str | None]] = {}
 
@@ -91,10 +94,15 @@ class ProgramRegistry:
         """The spawn numbering of `program_id`, kept across reinstalls: ids are never reused."""
         return self._numbers.setdefault(program_id, SpawnNumbers())
 
-    def next_epoch(self, program_id: str, stored: StoredProgram | None) -> int:
+    def next_epoch(
+        self, program_id: str, stored: StoredProgram | None, *, claimed: int | None = None
+    ) -> int:
         """The fencing epoch of a new install of `program_id`: past any it had here and in the
-        store, so writes of an install it replaces are refused."""
-        epoch = max(self._epochs.get(program_id, 0), stored.row.epoch if stored else 0) + 1
+        store, or the one this runner `claimed` it with."""
+        if claimed is not None:
+            epoch = claimed
+        else:
+            epoch = max(self._epochs.get(program_id, 0), stored.row.epoch if stored else 0) + 1
         self._epochs[program_id] = epoch
         return epoch
 

@@ -275,6 +275,14 @@ class RunLedger:
             self.activity.backoff_started()
         return record
 
+    def unpark(self) -> list[ActiveRun]:
+        """Take the retries parked while the program was paused: they run now."""
+        parked = [run for run in self.retrying.values() if run.parked]
+        for run in parked:
+            del self.retrying[run.id]
+            run.parked = False
+        return parked
+
     def end_backoff(self, run: ActiveRun) -> None:
         """The run no longer waits for its backoff (it runs, is parked, or is dropped)."""
         if run.in_backoff:

@@ -10,6 +10,7 @@ ProgramActor), so the pool is tested without actors.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -151,6 +152,12 @@ class SpawnPool:
     def members(self) -> list[SpawnSlot]:
         """The spawns that take ticks and count towards `[min, max]`, oldest first."""
         return [slot for slot in self.slots.values() if slot.in_pool]
+
+    def stop_awaiting(self, spawn_ids: Iterable[str]) -> None:
+        """The spawns `spawn_ids` no longer wait for a firing to be stored."""
+        for spawn_id in spawn_ids:
+            if (slot := self.slots.get(spawn_id)) is not None:
+                slot.awaiting = False
 
     def idle_member(self) -> SpawnSlot | None:
         """The oldest member that is not running."""

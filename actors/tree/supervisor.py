@@ -19,18 +19,17 @@ from pykka import ActorRef
 
 from actors import events
 from actors.errors import (
-    InvalidProgram,
     ProgramExists,
     ProgramNotFound,
-    RunnerStopped,
-    SchedulerError,
 )
 from actors.program import Program
-from actors.runtime import Actor, Runtime, gather, handles, resolve, stop_actor
+from actors.runtime import Runtime, gather, handles, resolve, stop_actor
 from actors.schedules import Schedule
 from actors.store.abc import Store, StoredProgram, Write
 from actors.tree.messages import (
     Drain,
+    Drop,
+    GetHeld,
     GetProgramInfo,
     GetStatus,
     Install,
@@ -51,14 +50,7 @@ from actors.tree.messages import (
     WaitInStore,
     WatchSuccess,
 )
-from actors.tree.monitor_actor import (
-    GetMonitorInfo,
-    HaltMonitor,
-    LoadMonitorActor,
-    MonitorStopped,
-    StartMonitor,
-    StopMonitor,
-)
+from actors.tree.monitor_actor import GetMonitorInfo
 from actors.tree.monitor_registry import MonitorRegistry
 from actors.tree.program_actor import ProgramActor
 from actors.tree.program_recorder import NullRecorder, ProgramRecorder
@@ -68,6 +60,7 @@ from actors.tree.program_start import ProgramStart
 from actors.tree.program_view import answer_status, stored_info
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD
 from actors.tree.store_actor import Persist
+from actors.tree.supervisor_monitors import MonitorSupervision
 from actors.tree.timer_actor import TimerActor
 
 __all__ = ["SupervisorActor"]
@@ -75,8 +68,8 @@ __all__ = ["SupervisorActor"]
 logger = logging.getLogger("actors.supervisor")
 
 
-class SupervisorActor(Actor):
-    """The root actor of a runner."""
+class SupervisorActor(MonitorSupervision):
+    """The root actor of a runner (its LoadMonitor handlers: `MonitorSupervision`)."""
 
     def __init__(
         self,
@@ -109,6 +102,7 @@ class SupervisorActor(Actor):
         *,
         stored: StoredProgram | None = None,
         epoch: int = 0,
+        claimed: bool = False,
     ) -> Registration:
         """Start a program's actor and its timer, both on the same anchored schedule."""
         recorder = NullRecorder()
@@ -121,6 +115,7 @@ class SupervisorActor(Actor):
                 self.runner_id,
                 epoch,
                 self.store_ref,
+                claimed=claimed,
             )
         start = ProgramStart(
             program=program,
@@ -141,10 +136,14 @@ class SupervisorActor(Actor):
         )
         return Registration(program, schedule, since, program_ref, timer_ref, epoch)
 
-    def _forget_stored(self, program_id: str) -> None:
-        """Delete a program from the store (uninstalled, or replaced by a fresh install)."""
-        if self.store_ref is not None:
-            self.tell(self.store_ref, Persist(Write(program_id=program_id, delete=True)))
+    def _forget_stored(self, program_id: str) -> Future[Any]:
+        """Delete a program from the store (uninstalled, or replaced by a fresh install);
+        the future answers once the store has."""
+        forgotten: Future[Any] = Future()
+        delete = Persist(Write(program_id=program_id, delete=True), forgotten)
+        if self.store_ref is None or not self.tell(self.store_ref, delete):
+            resolve(forgotten)
+        return forgotten
 
     def _follow(self, program_id: str, schedule: Schedule) -> None:
         """Record an on_success program under its upstream; the upstream reports successes."""
@@ -190,7 +189,8 @@ class SupervisorActor(Actor):
             self.programs.remove(program.id)
             self._retire(installed)  # replaced, or restored and now changed by the code
         now = self.runtime.clock.now()
-        epoch = self.programs.next_epoch(program.id, message.stored)
+        claimed = message.epoch is not None
+        epoch = self.programs.next_epoch(program.id, message.stored, claimed=message.epoch)
         self.programs.waiting_in_store.pop(program.id, None)
         adopted = None if message.replace else message.stored
         if adopted is not None:  # the store holds it: its data, books and position go on
@@ -202,7 +202,14 @@ class SupervisorActor(Actor):
             schedule = program.schedule.anchored(since)  # once: both actors follow this object
             first_fire = schedule.first_fire(since)
         registration = self._start_actors(
-            program, schedule, since, first_fire, message.state, stored=adopted, epoch=epoch
+            program,
+            schedule,
+            since,
+            first_fire,
+            message.state,
+            stored=adopted,
+            epoch=epoch,
+            claimed=claimed,
         )
         registration.restored = message.restored
         self.programs.add(registration)
@@ -223,20 +230,50 @@ class SupervisorActor(Actor):
                 self._forget_stored(message.program_id)
                 logger.debug("%r ran its after() tick and uninstalled itself", message.program_id)
             return
+        # Answered once its running work is done (unless `wait_for_drain` is false) and the
+        # store has forgotten it: another runner installing it then makes it anew.
+        reply, drained = message.reply, Future[Any]()
         if self.programs.waiting_in_store.pop(message.program_id, None) is not None:
-            self._forget_stored(message.program_id)  # never installed here: only stored
+            resolve(drained)  # never installed here: only stored
+        else:
+            self.programs.lookup(message.program_id)
+            registration = self.programs.remove(message.program_id)
+            assert registration is not None
+            self._retire(registration, drained if message.wait_for_drain else None)
+            if not message.wait_for_drain:
+                resolve(drained)
+        forgotten = self._forget_stored(message.program_id)
+        gather([drained, forgotten]).add_done_callback(
+            lambda done: resolve(reply, error=done.exception())
+        )
+        logger.debug("uninstalled %r", message.program_id)
+
+    @handles(Drop)
+    def _drop(self, message: Drop) -> None:
+        """Another runner owns the program now, or this one gives it up: it stops here at
+        once (its timer; its running work finishes, and what it writes is refused), and the
+        store keeps it."""
+        self.programs.waiting_in_store.pop(message.program_id, None)
+        registration = self.programs.get(message.program_id)
+        if registration is None or (
+            message.urn is not None and registration.program_ref.actor_urn != message.urn
+        ):
             resolve(message.reply)
             return
-        self.programs.lookup(message.program_id)
-        self._forget_stored(message.program_id)
-        registration = self.programs.remove(message.program_id)
-        assert registration is not None
-        if message.wait_for_drain:
-            self._retire(registration, message.reply)
-        else:
-            self._retire(registration)
-            resolve(message.reply)
-        logger.debug("uninstalled %r", message.program_id)
+        self.programs.remove(message.program_id)
+        self.programs.dropped[message.program_id] = registration.program
+        logger.info("program %r is no longer run by %r", message.program_id, self.runner_id)
+        self._retire(registration)
+        resolve(message.reply)
+
+    @handles(GetHeld)
+    def _held(self, message: GetHeld) -> None:
+        held = {pid: r.epoch for pid, r in self.programs.registrations.items()}
+        for program_id, (stored, _) in self.programs.waiting_in_store.items():
+            if stored.row.owner == self.runner_id:  # claimed, and waiting for its code here
+                held[program_id] = stored.row.epoch
+        dropped, self.programs.dropped = self.programs.dropped, {}
+        resolve(message.reply, (held, dropped))
 
     @handles(ProgramDied)
     def _program_died(self, message: ProgramDied) -> None:
@@ -384,54 +421,3 @@ class SupervisorActor(Actor):
             drains.append(drain)
             self._retire(registration, drain)
         gather(drains).add_done_callback(lambda _: resolve(message.reply))
-
-    # --- LoadMonitors (Runner.autoscale) ------------------------------------------------------
-
-    @handles(StartMonitor)
-    def _start_monitor(self, message: StartMonitor) -> None:
-        spec = message.spec
-        if self.stopping:
-            raise RunnerStopped(f"runner {self.runner_id!r} is stopping")
-        registration = self.programs.lookup(spec.program_id)
-        if spec.per_spawn is not None and registration.program.max is None:
-            msg = (
-                f"autoscale in target mode (per_spawn) needs program {spec.program_id!r} "
-                "to have a max, got max=None"
-            )
-            raise InvalidProgram(msg)
-        number = self.monitors.next_number()
-        ref = LoadMonitorActor.start(self.runtime, spec, number, self.actor_ref)
-        old = self.monitors.start(spec.program_id, number, ref)
-        if old is not None:  # one monitor per program: the new one replaces it
-            self.tell(old.ref, HaltMonitor())
-        logger.debug("monitor #%d of %r started: %s", number, spec.program_id, spec.describe())
-        resolve(message.reply, number)
-
-    @handles(StopMonitor)
-    def _stop_monitor(self, message: StopMonitor) -> None:
-        entry = self.monitors.find(message.program_id, message.number)
-        if entry is None:
-            resolve(message.reply)  # halted already (stopped, replaced, or its program gone)
-            return
-        # The monitor answers once halted, after it has sent us MonitorStopped.
-        if not self.tell(entry.ref, HaltMonitor(reply=message.reply)):
-            resolve(message.reply)
-
-    @handles(MonitorStopped)
-    def _monitor_stopped(self, message: MonitorStopped) -> None:
-        self.monitors.halted(message.program_id, message.number, message.info)
-        stop_actor(message.ref)
-
-    @handles(GetMonitorInfo)
-    def _monitor_info(self, message: GetMonitorInfo) -> None:
-        entry = self.monitors.find(message.program_id, message.number)
-        if entry is not None and self.tell(entry.ref, message):
-            return
-        halting = self.monitors.halting.get(message.number)
-        if halting is not None and self.tell(halting, message):
-            return
-        info = self.monitors.retired.get(message.number)
-        if info is None:
-            msg = f"monitor #{message.number} of {message.program_id!r} is no longer known"
-            raise SchedulerError(msg)
-        resolve(message.reply, info)
