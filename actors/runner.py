@@ -127,14 +127,7 @@ class Runner(RunnerViews):
         atexit.register(self._stop_at_exit)
         self._members: Membership | None = None
         try:
-            coordinator = self.store.coordinator(self.id) if self.store.durable else None
-            if coordinator is not None:  # shared by leases: claim a share, restore it
-                self._members = self._system.membership = Membership(
-                    self._system, coordinator, self.clock, lease
-                )
-                self._members.start()
-            elif self.store.durable:
-                self._system.restore()
+            self._members = self._system.restore(lease) if self.store.durable else None
         except BaseException:
             self.stop(wait=False)
             raise
@@ -215,8 +208,11 @@ class Runner(RunnerViews):
         state = spec.create_fn() if stored is None or replace else None
         # This runner holds it (claimed, and restored or waiting for this code): with the
         # epoch it holds it by, which its writes and renewals must go on carrying.
-        held = self._members is not None and stored is not None and stored.row.owner == self.id
-        epoch = stored.row.epoch if held and stored is not None else None
+        epoch = None
+        if self._members is not None and stored is not None:
+            if stored.row.owner != self.id:  # it changed hands since: as any other's
+                return self._members.install(spec) or spec
+            epoch = stored.row.epoch
         install = Install(program=spec, state=state, replace=replace, stored=stored, epoch=epoch)
         result: Program = self._call(install)
         return result

@@ -93,9 +93,18 @@ class ActorSystem:
         refuse_to_wait_in_handler(what)
         return wait_for_answer(self.send(message), what, timeout, self.runner_id)
 
-    def restore(self) -> None:
+    def restore(self, lease: float) -> Membership | None:
         """Bring back what the store holds: programs whose callables import are installed
-        (adopting their data); the others wait, listed, for code to install them."""
+        (adopting their data); the others wait, listed, for code to install them. With a
+        store several runners may share, the runner joins it (its `Membership`, returned),
+        and restores its share of the programs."""
+        coordinator = self.store.coordinator(self.runner_id)
+        if coordinator is not None:
+            from actors.membership import Membership  # it builds on this module
+
+            self.membership = Membership(self, coordinator, self.clock, lease)
+            self.membership.start()
+            return self.membership
         for stored in self.store.load():
             if stored.row.definition is None:
                 self.supervisor.tell(WaitInStore(stored=stored))
@@ -107,6 +116,7 @@ class ActorSystem:
                 self.supervisor.tell(WaitInStore(stored=stored, error=str(error)))
                 continue
             self.call(Install(program=program, state=None, stored=stored, restored=True))
+        return None
 
     def ours(self) -> bool:
         """Whether the calling thread is one of this system's own (a handler, or user code)."""

@@ -57,6 +57,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.handles",
         "actors.system",
         "actors.membership",
+        "actors.forwarding",
         "actors.runner_views",
         "actors.waiting",
         "actors.cli",

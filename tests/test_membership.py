@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from actors import (
@@ -23,6 +24,7 @@ from actors import (
     ProgramUnavailable,
     Runner,
     SpawnLimitError,
+    StoreError,
     every,
 )
 from tests.conftest import T0
@@ -112,6 +114,15 @@ def owners(runner: Runner) -> dict[str, str | None]:
     return {info.id: info.owner for info in runner.programs()}
 
 
+def cut_off(runner: Runner) -> None:
+    """The runner's membership thread ends, as if cut off from the store: it beats and
+    answers no more, while its actors go on."""
+    members = runner._members
+    assert members is not None
+    members._halted = True
+    members._wake.set()
+
+
 def no_time_ran_twice() -> None:
     times = [(program, at) for program, at, _ in WITNESS]
     assert len(times) == len(set(times)), sorted(times)
@@ -190,8 +201,7 @@ def test_a_runner_cut_off_past_its_lease_loses_its_programs_and_runs_none_twice(
     takes its programs with new epochs; a's next tick of each is refused by the store, and a
     drops the program; b goes on from the stored state. No scheduled time runs twice."""
     a, b = pair
-    assert a._members is not None
-    a._members.halt()  # a is heard of no more
+    cut_off(a)
     clock.advance(LEASE)
     b.settle()
     assert set(owners(b).values()) == {"b"}
@@ -276,3 +286,99 @@ def test_a_runner_goes_on_after_its_connections_are_cut(
     theirs = next(pid for pid, owner in owners(a).items() if owner == "b")
     assert a.trigger(theirs) == "b"
     assert sorted(owners(a).values()) == ["a"] * 3 + ["b"] * 3  # type: ignore[type-var]
+
+
+GATE = threading.Event()
+
+
+def wait_for_gate(args: Any, scheduled_at: datetime) -> str:
+    """A main_fn that runs until the test opens the gate."""
+    GATE.wait(30)
+    return "done"
+
+
+def test_a_program_given_up_to_share_moves_once_its_run_is_done(
+    url: str, clock: ManualClock
+) -> None:
+    """A runner giving a program up to a newcomer stops its timer at once, but keeps its
+    lease until the run in flight is done: the newcomer takes it only then, so the program
+    never runs on two runners at once."""
+    GATE.clear()
+    shared = [
+        Program(id="a0", main_fn=witness, args_fn=lambda: "a0", min=1),
+        Program(id="z", main_fn=wait_for_gate, min=1),  # given up first: the last id
+    ]
+    a = Runner("a", clock=clock, store=url, lease=LEASE)
+    b = None
+    try:
+        for program in shared:
+            a.install(program)
+        running = a.trigger("z", wait=False)
+        b = Runner("b", clock=clock, store=url, lease=LEASE)
+        for program in shared:
+            b.install(program)
+        for _ in range(3):
+            a.settle(runs=False)
+            b.settle(runs=False)
+        assert owners(b)["z"] != "b"
+        assert owners(b)["a0"] == "a"
+        GATE.set()
+        assert running.result(10) == "done"
+        settle(a, b)
+        assert owners(b) == {"a0": "a", "z": "b"}
+        assert a.info("z").owner == "b"
+    finally:
+        GATE.set()
+        for runner in (a, b):
+            if runner is not None:
+                runner.stop(timeout=5)
+
+
+def failing_create() -> dict[str, int]:
+    raise RuntimeError("no state today")
+
+
+def test_a_create_fn_that_raises_leaves_nothing_in_the_store(url: str, clock: ManualClock) -> None:
+    """An install whose `create_fn` raises raises it, and leaves the store without the
+    program: another install of it, with a working `create_fn`, makes it anew."""
+    with Runner("a", clock=clock, store=url, lease=LEASE) as a:
+        broken = Program(id="p", main_fn=witness, create_fn=failing_create, merge_fn=count)
+        with pytest.raises(RuntimeError, match="no state today"):
+            a.install(broken)
+        assert a.programs() == []
+        a.install(attrs.evolve(broken, create_fn=start))
+        assert a.get_state("p") == {"runs": 0}
+
+
+def test_one_id_joins_a_store_once_per_process(url: str, clock: ManualClock) -> None:
+    """A second runner of one process with the id of a live one on the same store is refused
+    with a StoreError naming the id; once the first stops, the id is free again."""
+    first = Runner("a", clock=clock, store=url, lease=LEASE)
+    with pytest.raises(StoreError, match="runner id 'a' is in use by another runner"):
+        Runner("a", clock=clock, store=url, lease=LEASE)
+    first.stop()
+    with Runner("a", clock=clock, store=url, lease=LEASE) as again:
+        assert [info.id for info in again.cluster()] == ["a"]
+
+
+def test_a_stopping_runner_keeps_its_lease_until_its_run_is_done(url: str) -> None:
+    """On a real clock, a runner that stops while a run much longer than its lease is in
+    flight keeps renewing the program's lease until the run is done and recorded: the other
+    runner takes the program only then."""
+    program = Program(id="long", main_fn=hold, min=1)
+    a = Runner("a", store=url, lease=0.6)
+    with Runner("b", store=url, lease=0.6) as b:
+        a.install(program)
+        b.install(program)
+        running = a.trigger("long", wait=False)
+        stopping = threading.Thread(target=a.stop, kwargs={"timeout": 10})
+        stopping.start()
+        time.sleep(0.9)  # sleep-ok: three lease spans pass while the run is in flight
+        assert owners(b) == {"long": "a"}
+        stopping.join(10)
+        assert running.result(0) == "done"
+        deadline = time.monotonic() + 10
+        while owners(b) != {"long": "b"} and time.monotonic() < deadline:
+            b.settle()
+        assert owners(b) == {"long": "b"}
+        assert b.info("long").runs == 1

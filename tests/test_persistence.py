@@ -502,12 +502,12 @@ def test_a_program_actor_that_dies_does_not_wipe_its_stored_books(path: Path) ->
 
 def test_info_names_the_runner_that_owns_a_program(path: Path) -> None:
     """A program's info names the runner that runs it; a stored program that no code has
-    installed yet names the runner that holds it, waiting for its code."""
+    installed yet names none (nobody runs it: the runner that found no code let it go)."""
     clock = ManualClock(T0)
     with Runner(id="first", clock=clock, store=store(path)) as runner:
         runner.install(counting())
         assert runner.info("p").owner == "first"
     with Runner(id="second", clock=clock, store=store(path)) as runner:
-        assert (runner.info("p").status, runner.info("p").owner) == ("waiting", "second")
+        assert (runner.info("p").status, runner.info("p").owner) == ("waiting", None)
         runner.install(counting())
         assert runner.info("p").owner == "second"

@@ -6,6 +6,7 @@ in use by a live process is refused, and commands reach their runner and come ba
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -13,7 +14,7 @@ import psycopg
 import pytest
 
 from actors.errors import StoreError
-from actors.store.abc import Write
+from actors.store.abc import Command, Write
 from actors.store.postgres import PostgresStore
 from actors.store.postgres_coordinator import PostgresCoordinator
 from tests.postgres_server import create_database
@@ -170,7 +171,13 @@ def test_a_command_reaches_its_runner_and_its_answer_comes_back(url: str) -> Non
     )
     caller.start()
     assert woken.wait(20)
-    (command,) = a.pending()
+    commands: list[Command] = []
+    deadline = time.monotonic() + 20
+    while not commands and time.monotonic() < deadline:  # woken at the listener's start too
+        woken.wait(1.0)
+        woken.clear()
+        commands = a.pending()
+    (command,) = commands
     assert (command.program_id, command.kind, command.payload) == ("p00", "GetState", b"fields")
     a.answer(command.id, True, b"state")
     caller.join(20)
@@ -183,9 +190,10 @@ def test_a_command_reaches_its_runner_and_its_answer_comes_back(url: str) -> Non
 
 def test_a_new_program_is_reserved_by_one_runner(url: str) -> None:
     """Of two runners installing the same new program, the first to reserve its row owns it
-    (epoch 1, last in install order); the second is told the store holds it already."""
+    (its epoch is `now`: past any an earlier program of that id had; last in install order);
+    the second is told the store holds it already."""
     a, b = join(url, "a"), join(url, "b")
-    assert a.reserve("new", b"null", now=T, span=LEASE) == 1
+    assert a.reserve("new", b"null", now=T, span=LEASE) == T
     assert b.reserve("new", b"null", now=T, span=LEASE) is None
     assert owners(url)["new"] == "a"
     with connect(url) as conn:

@@ -180,7 +180,7 @@ def test_take_reserve_and_owner_of_follow_the_free_rule(
     assert a.owner_of("p00", now=T, span=LEASE) == ("b", True)
     assert a.owner_of("p00", now=T + 2 * LEASE, span=LEASE) == ("b", False)
     assert a.owner_of("missing", now=T, span=LEASE) is None
-    assert a.reserve("new", b"null", now=T, span=LEASE) == 1
+    assert a.reserve("new", b"null", now=T, span=LEASE) == T
     assert b.reserve("new", b"null", now=T, span=LEASE) is None
     order = raw(path, "SELECT id FROM actors_programs ORDER BY install_order")
     assert order[-1] == ("new",)

@@ -251,11 +251,25 @@ class Coordinator(ABC):
         """Every runner that opened the store and did not leave, most recently heard first."""
 
     @abstractmethod
-    def claim(self, *, now: int, span: int, dead: Collection[str] = ()) -> dict[str, int]:
+    def claim(
+        self,
+        *,
+        now: int,
+        span: int,
+        dead: Collection[str] = (),
+        skip: Collection[str] = (),
+        prefer: Collection[str] = (),
+    ) -> dict[str, int]:
         """Take programs nobody holds, up to this runner's fair share (the programs divided
         by the live runners, rounded up, less those it holds); returns each with its new
         epoch. `dead`: runners known to be gone (their programs are free, whatever their
-        leases say)."""
+        leases say); `skip`: programs not to take (this runner cannot run them); `prefer`:
+        programs to take first (this runner has their code). Placeholders (`reserve`) are
+        never claimed: only an install can make them a program."""
+
+    @abstractmethod
+    def owned(self) -> dict[str, int]:
+        """The programs the store says this runner owns, with their epochs."""
 
     @abstractmethod
     def take(
@@ -268,7 +282,9 @@ class Coordinator(ABC):
     def reserve(self, program_id: str, state: bytes, *, now: int, span: int) -> int | None:
         """Make the row of a new program, owned by this runner, before its install writes
         it: its epoch, or `None` if the store holds the program already (another runner
-        made it first). The row is a placeholder (no definition, `state`) until then."""
+        made it first). The row is a placeholder (no definition, an empty schedule, `state`)
+        until then. Its epoch is `now`: past any epoch an earlier program of that id had, so
+        that one's late writes are refused."""
 
     @abstractmethod
     def renew(self, held: Mapping[str, int], *, now: int, span: int) -> set[str]:

@@ -65,8 +65,8 @@ class PostgresCoordinator(Coordinator):
         self._connect = connect
         self._name = name
         self._conn = connect()
-        self._listener: Any = None
-        self._closed = False
+        self._listener: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def __repr__(self) -> str:
         return f"PostgresCoordinator({self.runner_id!r})"
@@ -166,8 +166,16 @@ class PostgresCoordinator(Coordinator):
         with self._transaction() as conn:
             return self._share(conn, self._params(now, span, dead))
 
-    def claim(self, *, now: int, span: int, dead: Collection[str] = ()) -> dict[str, int]:
-        params = self._params(now, span, dead)
+    def claim(
+        self,
+        *,
+        now: int,
+        span: int,
+        dead: Collection[str] = (),
+        skip: Collection[str] = (),
+        prefer: Collection[str] = (),
+    ) -> dict[str, int]:
+        params = {**self._params(now, span, dead), "skip": list(skip), "prefer": list(prefer)}
         with self._transaction() as conn:
             (held,) = conn.execute(
                 "SELECT COUNT(*) FROM actors_programs WHERE owner = %(me)s", params
@@ -178,11 +186,19 @@ class PostgresCoordinator(Coordinator):
             rows = conn.execute(
                 "UPDATE actors_programs SET owner = %(me)s, lease_expires = %(until)s, "
                 "epoch = epoch + 1 WHERE id IN (SELECT id FROM actors_programs WHERE "
-                f"{_FREE} ORDER BY install_order LIMIT %(wanted)s FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, epoch",
+                f"{_FREE} AND schedule <> '' AND id <> ALL(%(skip)s) "
+                "ORDER BY id = ANY(%(prefer)s) DESC, install_order LIMIT %(wanted)s "
+                "FOR UPDATE SKIP LOCKED) RETURNING id, epoch",
                 {**params, "until": now + span, "wanted": wanted},
             ).fetchall()
         return dict(rows)
+
+    def owned(self) -> dict[str, int]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, epoch FROM actors_programs WHERE owner = %s", (self.runner_id,)
+            ).fetchall()
+        return {program_id: int(epoch) for program_id, epoch in rows}
 
     def take(
         self, program_id: str, *, now: int, span: int, dead: Collection[str] = ()
@@ -203,9 +219,9 @@ class PostgresCoordinator(Coordinator):
             row = conn.execute(
                 "INSERT INTO actors_programs (id, install_order, schedule, since, state, owner, "
                 "lease_expires, epoch) SELECT %s, COALESCE(MAX(install_order), 0) + 1, '', "
-                "%s, %s, %s, %s, 1 FROM actors_programs ON CONFLICT (id) DO NOTHING "
+                "%s, %s, %s, %s, %s FROM actors_programs ON CONFLICT (id) DO NOTHING "
                 "RETURNING epoch",
-                (program_id, now, state, self.runner_id, now + span),
+                (program_id, now, state, self.runner_id, now + span, now),
             ).fetchone()
         return None if row is None else int(row[0])
 
@@ -304,30 +320,31 @@ class PostgresCoordinator(Coordinator):
         """Wake the runner at each command, from a thread listening on a connection of its
         own (the coordinator's connection stays free for the membership's transactions). A
         lost connection is made again, and the runner woken, in case a command came
-        meanwhile; `close` ends the thread."""
+        meanwhile; `close` ends the thread and its connection."""
 
         def listen_until_closed() -> None:
-            while not self._closed:
+            while not self._closed.is_set():
                 try:
-                    conn = self._listener = self._connect()
-                    conn.execute(f'LISTEN "{channel(self.runner_id)}"')
-                    wake()
-                    for _ in conn.notifies():
+                    with contextlib.closing(self._connect()) as conn:
+                        conn.execute(f'LISTEN "{channel(self.runner_id)}"')
                         wake()
-                except Exception:  # noqa: BLE001 - lost, or closed: again, unless closed
-                    if not self._closed:
-                        time.sleep(1.0)  # sleep-ok: a pause before connecting again
+                        while not self._closed.is_set():
+                            for _ in conn.notifies(timeout=1.0, stop_after=1):
+                                wake()
+                except Exception:  # noqa: BLE001 - lost: again, a moment later
+                    self._closed.wait(1.0)
 
-        threading.Thread(
+        self._listener = threading.Thread(
             target=listen_until_closed, name=f"actors-{self.runner_id}-listen", daemon=True
-        ).start()
+        )
+        self._listener.start()
 
     def close(self) -> None:
-        self._closed = True
-        for conn in (self._listener, self._conn):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+        self._closed.set()
+        if self._listener is not None and self._listener is not threading.current_thread():
+            self._listener.join(5.0)  # it looks at `_closed` each second
+        with contextlib.suppress(Exception):
+            self._conn.close()
 
 
 def _lock(conn: Any, where: str, params: tuple[Any, ...]) -> None:

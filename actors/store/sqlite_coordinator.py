@@ -201,7 +201,15 @@ class SQLiteCoordinator(Coordinator):
         with self._transaction(write=False) as conn:
             return self._share(conn, params, marks)
 
-    def claim(self, *, now: int, span: int, dead: Collection[str] = ()) -> dict[str, int]:
+    def claim(
+        self,
+        *,
+        now: int,
+        span: int,
+        dead: Collection[str] = (),
+        skip: Collection[str] = (),
+        prefer: Collection[str] = (),
+    ) -> dict[str, int]:
         params, marks = self._params(now, span, dead)
         with self._transaction() as conn:
             (held,) = conn.execute(
@@ -211,17 +219,30 @@ class SQLiteCoordinator(Coordinator):
             if wanted <= 0:
                 return {}
             # The write lock is held since BEGIN: nobody changes these rows before the update.
+            # Skipped and preferred programs are few: they are sorted here, not in SQL.
             free = conn.execute(
                 f"SELECT id, epoch FROM actors_programs WHERE {_free(marks)} "
-                "ORDER BY install_order LIMIT :wanted",
-                {**params, "wanted": wanted},
+                "AND schedule <> '' ORDER BY install_order",
+                params,
             ).fetchall()
+            first = set(prefer)
+            chosen = sorted(
+                (row for row in free if row[0] not in set(skip)),
+                key=lambda row: row[0] not in first,
+            )[:wanted]
             conn.executemany(
                 "UPDATE actors_programs SET owner = ?, lease_expires = ?, epoch = epoch + 1 "
                 "WHERE id = ?",
-                [(self.runner_id, now + span, program_id) for program_id, _ in free],
+                [(self.runner_id, now + span, program_id) for program_id, _ in chosen],
             )
-        return {program_id: int(epoch) + 1 for program_id, epoch in free}
+        return {program_id: int(epoch) + 1 for program_id, epoch in chosen}
+
+    def owned(self) -> dict[str, int]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT id, epoch FROM actors_programs WHERE owner = ?", (self.runner_id,)
+            ).fetchall()
+        return {program_id: int(epoch) for program_id, epoch in rows}
 
     def take(
         self, program_id: str, *, now: int, span: int, dead: Collection[str] = ()
@@ -247,10 +268,10 @@ class SQLiteCoordinator(Coordinator):
             made = conn.execute(
                 "INSERT INTO actors_programs (id, install_order, schedule, since, state, owner, "
                 "lease_expires, epoch) SELECT ?, COALESCE(MAX(install_order), 0) + 1, '', ?, "
-                "?, ?, ?, 1 FROM actors_programs WHERE true ON CONFLICT (id) DO NOTHING",
-                (program_id, now, state, self.runner_id, now + span),
+                "?, ?, ?, ? FROM actors_programs WHERE true ON CONFLICT (id) DO NOTHING",
+                (program_id, now, state, self.runner_id, now + span, now),
             ).rowcount
-        return 1 if made == 1 else None
+        return now if made == 1 else None
 
     def renew(self, held: Mapping[str, int], *, now: int, span: int) -> set[str]:
         if not held:

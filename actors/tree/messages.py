@@ -108,6 +108,8 @@ class Drop(Request):
 
     program_id: str
     urn: str | None = None
+    #: Answer once its running work is done (it is given up: its lease is kept meanwhile).
+    drain: bool = False
 
 
 @attrs.frozen(kw_only=True)

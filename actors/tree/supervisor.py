@@ -263,15 +263,13 @@ class SupervisorActor(MonitorSupervision):
         self.programs.remove(message.program_id)
         self.programs.dropped[message.program_id] = registration.program
         logger.info("program %r is no longer run by %r", message.program_id, self.runner_id)
-        self._retire(registration)
-        resolve(message.reply)
+        self._retire(registration, message.reply if message.drain else None)
+        if not message.drain:
+            resolve(message.reply)
 
     @handles(GetHeld)
     def _held(self, message: GetHeld) -> None:
         held = {pid: r.epoch for pid, r in self.programs.registrations.items()}
-        for program_id, (stored, _) in self.programs.waiting_in_store.items():
-            if stored.row.owner == self.runner_id:  # claimed, and waiting for its code here
-                held[program_id] = stored.row.epoch
         dropped, self.programs.dropped = self.programs.dropped, {}
         resolve(message.reply, (held, dropped))
 
@@ -301,6 +299,7 @@ class SupervisorActor(MonitorSupervision):
             message.state,
             stored=message.stored,
             epoch=registration.epoch,
+            claimed=True,  # the row is this install's: its first write is fenced too
         )
         self.programs.add(restarted)
 
