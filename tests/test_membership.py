@@ -1,4 +1,5 @@
-"""Membership: several runners sharing one PostgreSQL store, in one process, on a ManualClock.
+"""Membership: several runners sharing one store (PostgreSQL, and SQLite), in one process,
+on a ManualClock.
 
 Leases move on virtual time and runners beat when they settle, so each takeover here is
 deterministic: who owns what after each step, that a call reaches the owner, and that a
@@ -7,11 +8,13 @@ scheduled time never runs twice, whoever runs it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -75,11 +78,16 @@ def programs(n: int = 6) -> list[Program]:
     ]
 
 
-@pytest.fixture
-def url(postgres_server: str) -> str:
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new store, PostgreSQL (a database of the test server) or SQLite (a file): the
+    runners share either the same way."""
     WITNESS.clear()
     _created.clear()
-    return create_database(postgres_server, f"m_{uuid.uuid4().hex[:12]}")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    server: str = request.getfixturevalue("postgres_server")
+    return create_database(server, f"m_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
@@ -87,8 +95,8 @@ def clock() -> ManualClock:
     return ManualClock(T0)
 
 
-@pytest.fixture
-def pair(url: str, clock: ManualClock) -> Iterator[tuple[Runner, Runner]]:
+@contextlib.contextmanager
+def two_runners(url: str, clock: ManualClock) -> Iterator[tuple[Runner, Runner]]:
     """Runners a and b on one store, both running the same code: six programs."""
     a = Runner("a", clock=clock, store=url, lease=LEASE)
     for program in programs():
@@ -98,9 +106,18 @@ def pair(url: str, clock: ManualClock) -> Iterator[tuple[Runner, Runner]]:
     for program in programs():
         b.install(program)
     settle(a, b)
-    yield a, b
-    for runner in (a, b):
-        runner.stop(timeout=5)
+    try:
+        yield a, b
+    finally:
+        for runner in (a, b):
+            runner.stop(timeout=5)
+
+
+@pytest.fixture
+def pair(url: str, clock: ManualClock) -> Iterator[tuple[Runner, Runner]]:
+    """Runners a and b on one store, both running the same code: six programs."""
+    with two_runners(url, clock) as runners:
+        yield runners
 
 
 def settle(*runners: Runner) -> None:
@@ -263,12 +280,17 @@ def test_a_long_main_fn_never_loses_the_lease(url: str) -> None:
 
 
 def test_a_runner_goes_on_after_its_connections_are_cut(
-    pair: tuple[Runner, Runner], url: str, clock: ManualClock
+    postgres_server: str, clock: ManualClock
 ) -> None:
-    """When the server ends every session of the store (a restart, a network cut), the
-    runners connect again: their programs go on running and being stored, their leases are
+    """On PostgreSQL, when the server ends every session of the store (a restart, a network
+    cut), the runners connect again: their programs go on running and being stored, their leases are
     renewed, and calls between them are answered again."""
-    a, b = pair
+    url = create_database(postgres_server, f"m_{uuid.uuid4().hex[:12]}")
+    with two_runners(url, clock) as (a, b):
+        cut_and_go_on(url, clock, a, b)
+
+
+def cut_and_go_on(url: str, clock: ManualClock, a: Runner, b: Runner) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
