@@ -48,6 +48,7 @@ COMMANDS: dict[str, type[Any]] = {
         m.GetSpawns,
         m.GetHistory,
         m.Uninstall,
+        m.SucceededElsewhere,
     )
 }
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from actors.chains import RemoteChains
 from actors.clock import Clock
 from actors.errors import InvalidProgram, ProgramExists, RunnerStopped, StoreError
 from actors.forwarding import Forwarding
@@ -88,6 +89,7 @@ class Membership:
             wake=self._wake.set,
             uninstalled=lambda program_id: self.standby.pop(program_id, None),
         )
+        self.chains = RemoteChains(system, coordinator, wake=self._wake.set, wait=self.interval)
         self._held: dict[str, int] = {}  # as of the last beat
         self._shedding: dict[str, tuple[int, Future[Any], float]] = {}  # draining, then freed
         self._unheld: set[str] = set()  # owned in the store, not run here, at the last beat
@@ -179,6 +181,7 @@ class Membership:
                 break
             try:
                 self.calls.answer_all()
+                self.chains.tell_successes()
                 if self._claiming:
                     self.calls.take_commands()
                 due = automatic and time.monotonic() >= next_beat
@@ -248,6 +251,7 @@ class Membership:
             except Exception:
                 logger.exception("runner %r cannot run %r: released", self.runner_id, program_id)
                 self._release([program_id], "cannot be installed")
+        self.chains.refresh(self.store.program_rows(), here={*self._held, *claimed})
 
     def _shed(self, excess: list[str]) -> None:
         """Give `excess` up: stop each here at once, and free it once its running work is

@@ -58,6 +58,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.system",
         "actors.membership",
         "actors.forwarding",
+        "actors.chains",
         "actors.runner_views",
         "actors.waiting",
         "actors.cli",

@@ -29,6 +29,7 @@ from actors import (
     SpawnLimitError,
     StoreError,
     every,
+    on_success,
 )
 from tests.conftest import T0
 from tests.postgres_server import create_database
@@ -404,3 +405,34 @@ def test_a_stopping_runner_keeps_its_lease_until_its_run_is_done(url: str) -> No
             b.settle()
         assert owners(b) == {"long": "b"}
         assert b.info("long").runs == 1
+
+
+def test_an_on_success_chain_split_between_runners_still_fires(
+    url: str, clock: ManualClock
+) -> None:
+    """When a program and the one that runs on its success land on two runners, each success
+    of the first is told to the second's runner, which runs it; there it is not listed as
+    waiting for its upstream."""
+    chain = [
+        Program(
+            id="down", main_fn=witness, args_fn=lambda: "down", schedule=on_success("up"), min=1
+        ),
+        Program(id="up", main_fn=witness, args_fn=lambda: "up", schedule=every(1), min=1),
+    ]
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(Runner("a", clock=clock, store=url, lease=LEASE))
+        for program in chain:
+            a.install(program)
+        b = stack.enter_context(Runner("b", clock=clock, store=url, lease=LEASE))
+        for program in chain:
+            b.install(program)
+        settle(a, b, a)  # a gives "up" up, b claims it, a learns where it runs
+        assert owners(a) == {"down": "a", "up": "b"}
+        assert a.info("down").status == "active"
+        clock.advance(3)
+        deadline = time.monotonic() + 20
+        while a.info("down").runs < 3 and time.monotonic() < deadline:
+            settle(b, a)
+        assert b.info("up").runs == 3
+        assert a.info("down").runs == 3
+        no_time_ran_twice()

@@ -50,6 +50,7 @@ __all__ = [
     "Shutdown",
     "Spawn",
     "SpawnDied",
+    "SucceededElsewhere",
     "Tick",
     "Trigger",
     "Uninstall",
@@ -57,6 +58,7 @@ __all__ = [
     "Unspawn",
     "UpstreamPresence",
     "UpstreamSucceeded",
+    "UpstreamsElsewhere",
     "WaitInStore",
     "Wake",
     "WatchSuccess",
@@ -262,6 +264,23 @@ class ProgramSucceeded:
 
     program_id: str
     at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SucceededElsewhere(Request):
+    """To the supervisor, from another runner of the store (a command): the program
+    `program_id`, which runs there, succeeded at `at`: its `on_success` programs here fire."""
+
+    program_id: str
+    at: datetime
+
+
+@attrs.frozen
+class UpstreamsElsewhere:
+    """To the supervisor, from its membership: the programs other runners of the store run;
+    an `on_success` program of one of them does not wait for it here."""
+
+    program_ids: frozenset[str]
 
 
 @attrs.frozen

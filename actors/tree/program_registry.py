@@ -54,6 +54,8 @@ class ProgramRegistry:
         self._dependents: dict[str, set[str]] = {}  # upstream id -> ids on_success of it
         self._intensities: dict[str, RestartIntensity] = {}
         self._epochs: dict[str, int] = {}
+        #: Programs other runners of the store run (their `on_success` programs here run).
+        self.elsewhere: frozenset[str] = frozenset()
         #: Programs this runner gave up or lost to another runner since the membership
         #: last asked (`GetHeld`): it runs them again if it takes them back.
         self.dropped: dict[str, Program] = {}
@@ -136,9 +138,12 @@ class ProgramRegistry:
             upstream = registration.schedule.upstream
 
     def waiting_for(self, schedule: Schedule) -> str | None:
-        """The upstream an `on_success` schedule waits for, if it is not installed."""
+        """The upstream an `on_success` schedule waits for, if it is not installed (here, or
+        on another runner of the store)."""
         upstream = schedule.upstream
-        return upstream if upstream is not None and upstream not in self.registrations else None
+        if upstream is None or upstream in self.registrations or upstream in self.elsewhere:
+            return None
+        return upstream
 
     def has_dependents(self, program_id: str) -> bool:
         """Whether any program runs `on_success` of `program_id`."""

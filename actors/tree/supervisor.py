@@ -43,9 +43,11 @@ from actors.tree.messages import (
     SetPaused,
     SetSchedule,
     Shutdown,
+    SucceededElsewhere,
     Uninstall,
     Uninstalled,
     UpstreamPresence,
+    UpstreamsElsewhere,
     UpstreamSucceeded,
     WaitInStore,
     WatchSuccess,
@@ -347,10 +349,19 @@ class SupervisorActor(MonitorSupervision):
             lambda done: resolve(reply, error=done.exception())
         )
 
-    @handles(ProgramSucceeded)
-    def _program_succeeded(self, message: ProgramSucceeded) -> None:
+    @handles(ProgramSucceeded, SucceededElsewhere)
+    def _program_succeeded(self, message: ProgramSucceeded | SucceededElsewhere) -> None:
         for dependent in self.programs.dependents(message.program_id):
             self.tell(dependent.timer_ref, UpstreamSucceeded(message.at))
+        if isinstance(message, SucceededElsewhere):
+            resolve(message.reply)
+
+    @handles(UpstreamsElsewhere)
+    def _upstreams_elsewhere(self, message: UpstreamsElsewhere) -> None:
+        self.programs.elsewhere = message.program_ids
+        for registration in self.programs.registrations.values():
+            if registration.schedule.upstream in message.program_ids:
+                self.tell(registration.program_ref, UpstreamPresence(True))
 
     @handles(WaitInStore)
     def _wait_in_store(self, message: WaitInStore) -> None:
