@@ -12,6 +12,7 @@ which a store keeps: the functions as `"package.module:function"` references
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
@@ -40,6 +41,8 @@ __all__ = ["Program", "default_merge"]
 
 Policy = Literal["last", "first", "idle"]
 Overlap = Literal["skip", "queue"]
+#: Where a spawn's runs run: on the runner's worker threads, or in a child process of its own.
+ExecutorKind = Literal["thread", "process"]
 
 POLICIES: tuple[str, ...] = get_args(Policy)
 OVERLAPS: tuple[str, ...] = get_args(Overlap)
@@ -77,12 +80,24 @@ _DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
 #: The keys of a program's definition, in the order `to_definition` writes them.
 _DEFINITION_KEYS: tuple[str, ...] = (
     "id", "name", "tags", *FUNCTION_FIELDS, "schedule", "interval", "min", "max", "policy",
-    "overlap", "max_runs", "timeout", "retry", "priority", "misfire", "recover",
+    "overlap", "max_runs", "timeout", "retry", "priority", "misfire", "recover", "executor",
 )  # fmt: skip
 
 
 # One named converter per field: an attrs converter sees no field name, and mypy's attrs plugin
 # reads named functions only.
+def _check_picklable(main_fn: Any) -> None:
+    """A process spawn's `main_fn` goes to its child by reference: it must pickle."""
+    try:
+        pickle.dumps(main_fn)
+    except Exception as error:  # noqa: BLE001 - PicklingError, AttributeError, TypeError
+        msg = (
+            f"main_fn must be picklable with executor='process' (a module-level function, or "
+            f"'package.module:function'), got {main_fn!r}: {error}"
+        )
+        raise InvalidProgram(msg) from None
+
+
 def _main_fn(value: Any) -> Any:
     return resolve_if_reference(value, field="main_fn")
 
@@ -171,6 +186,7 @@ class Program:
     name: str = attrs.field(default=None, validator=instance_of(str, optional=True))
     tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=tuple_of(str))
     recover: bool = attrs.field(default=False, validator=instance_of(bool))
+    executor: ExecutorKind = attrs.field(default="thread", validator=one_of(ExecutorKind))
     # The schedule this program made from `interval` (None: the schedule was given, or manual).
     # An init argument only so that attrs.evolve hands it to the new program, which can then
     # tell "the schedule came from the interval" from "both were given".
@@ -192,6 +208,8 @@ class Program:
             raise InvalidProgram(msg)
         if self.name is None:
             object.__setattr__(self, "name", self.id)
+        if self.executor == "process":
+            _check_picklable(self.main_fn)
 
     def _keep_references(self) -> None:
         """Leave each imported function in its field, and keep the text it came from."""

@@ -598,6 +598,7 @@ def full_program() -> Program:
         priority=-2,
         misfire=Misfire(grace=120, coalesce="all"),
         recover=True,
+        executor="process",
     )
 
 
@@ -638,6 +639,7 @@ class TestDefinition:
             "priority": -2,
             "misfire": {"grace": 120.0, "coalesce": "all"},
             "recover": True,
+            "executor": "process",
         }
 
     def test_defaults(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import Actor, forward_answer, handles, post, stop_actor
+from actors.runtime._child import ChildDied, ChildProcess
 from actors.runtime._context import (
     call_user_code,
     here,
@@ -42,6 +43,8 @@ __all__ = [
     "Activity",
     "Actor",
     "Alarm",
+    "ChildDied",
+    "ChildProcess",
     "Dispatcher",
     "Mailbox",
     "Request",

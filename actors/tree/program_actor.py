@@ -359,7 +359,7 @@ class ProgramActor(Actor):
             logger.warning("%s: spawn %s died: %r", self, slot.id, message.error)
         run = self.ledger.on_spawn(slot.id)
         if run is not None:
-            error = SchedulerError(f"spawn {slot.id} was {reason} during run {run.id}")
+            error = SchedulerError(f"spawn {slot.id} ({reason}) was lost during run {run.id}")
             self._cut_short(run, error, "cancelled")
         self._lose(slot, reason, keep_size=False, death=reason == "died")
         if isinstance(message, m.KillSpawn):

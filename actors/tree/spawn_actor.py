@@ -15,7 +15,7 @@ from pykka import ActorDeadError, ActorRef
 
 from actors.events import RunStarted
 from actors.program import Program
-from actors.runtime import Actor, Runtime, handles, post
+from actors.runtime import Actor, ChildDied, ChildProcess, Runtime, handles, post
 from actors.tree.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
 
 __all__ = ["SpawnActor"]
@@ -33,6 +33,10 @@ class SpawnActor(Actor):
         self.program = program
         self.spawn_id = spawn_id
         self.program_ref = program_ref
+        #: With `executor="process"`: the child process its runs run in, started at the first.
+        self.child: ChildProcess | None = None
+        if program.executor == "process":
+            self.child = ChildProcess(f"actors-{runtime.name}-{spawn_id}")
 
     def __str__(self) -> str:
         return f"SpawnActor({self.spawn_id})"
@@ -50,6 +54,12 @@ class SpawnActor(Actor):
     def died(self, error: BaseException | None) -> None:
         self.tell(self.program_ref, SpawnDied(self.spawn_id, error))
 
+    def on_stop(self) -> None:
+        # Stopped (its program drains, a timeout replaces it, the runner stops): its child
+        # goes with it, and a run in it ends at once.
+        if self.child is not None:
+            self.child.kill()
+
     def _execute(self, run: Run) -> None:
         """Runs on a worker thread: call the user's functions, then post the outcome."""
         runtime = self.runtime
@@ -64,7 +74,13 @@ class SpawnActor(Actor):
         error: BaseException | None = None
         try:
             args = self.program.args_fn() if run.args is NO_ARGS else run.args
-            result = self.program.main_fn(args, run.scheduled_at)
+            if self.child is None:
+                result = self.program.main_fn(args, run.scheduled_at)
+            else:
+                result = self.child.call(self.program.main_fn, args, run.scheduled_at)
+        except ChildDied as died:  # a dead process is a dead spawn: its run is cut short
+            post(self.program_ref, SpawnDied(self.spawn_id, died))
+            return
         except BaseException as raised:  # noqa: BLE001 - user code: record anything, die never
             error = raised
         outcome = RunFinished(

@@ -1,0 +1,38 @@
+"""Module-level main functions for the process executor's tests: a child process imports
+them by reference."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+
+def pid(args: Any, scheduled_at: datetime) -> int:
+    """The pid of the process the run runs in."""
+    return os.getpid()
+
+
+def stuck(args: Any, scheduled_at: datetime) -> None:
+    """A run that never returns (only a kill ends it)."""
+    while True:
+        time.sleep(60)  # sleep-ok: a stuck job is the scenario
+
+
+def crash(args: Any, scheduled_at: datetime) -> None:
+    """A run that kills its process, as a segfault would."""
+    os._exit(3)
+
+
+def fail(args: Any, scheduled_at: datetime) -> None:
+    """A run that raises."""
+    raise ValueError(f"bad input {args!r}")
+
+
+def spin(args: Any, scheduled_at: datetime) -> float:
+    """About `args` seconds of CPU; the CPU time this process used."""
+    deadline = time.process_time() + float(args)
+    while time.process_time() < deadline:
+        pass
+    return time.process_time()
