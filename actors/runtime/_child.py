@@ -5,8 +5,9 @@ The kernel's process executor: a spawn whose program has `executor="process"` ru
 from a process with threads, and no `forkserver` left running after the runner stops) and
 reused for every run. A call sends the function and its arguments, pickled, down a pipe,
 and waits (on the worker thread that runs the spawn's job, never an actor's) for the result
-or the error to come back. Killing the child (a timeout, a stop) ends a call in progress at once with
-`ChildDied`, as does the child's own death (a segfault, `os._exit`, the OOM killer).
+or the error to come back. Killing the child (a timeout, a stop) ends a call in progress at
+once with `ChildDied`, as does the child's own death (a segfault, `os._exit`, the OOM
+killer).
 """
 
 from __future__ import annotations
