@@ -401,13 +401,3 @@ class Membership:
             )
             for row in rows
         ]
-
-    def forward(self, message: Any, timeout: float | None, error: Exception) -> Any:
-        """`Forwarding.forward`: the answer of the runner that owns `message`'s program."""
-        return self.calls.forward(message, timeout, error)
-
-    def or_forward(
-        self, future: Future[Any], message: m.ProgramRequest, timeout: float | None
-    ) -> Future[Any]:
-        """`Forwarding.or_forward`: `future`, or the owner's answer if not here."""
-        return self.calls.or_forward(future, message, timeout)

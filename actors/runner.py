@@ -143,7 +143,7 @@ class Runner(RunnerViews):
         except ProgramNotFound as error:
             if self._members is None or getattr(message, "program_id", None) is None:
                 raise
-            return self._members.forward(message, timeout, error)  # another runner's?
+            return self._members.calls.forward(message, timeout, error)  # another runner's?
 
     def _stop_at_exit(self) -> None:
         try:
@@ -273,7 +273,7 @@ class Runner(RunnerViews):
         message = Trigger(program_id=id, args=args)
         future = self._send(message)
         if self._members is not None:
-            future = self._members.or_forward(future, message, timeout)
+            future = self._members.calls.or_forward(future, message, timeout)
         return future if not wait else wait_for_run(future, call_text(message), timeout)
 
     def get_state(self, id: str) -> Any:

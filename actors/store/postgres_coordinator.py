@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from actors.errors import StoreError
 from actors.store.abc import Command, Coordinator, RunnerRow
 from actors.store.runner_liveness import FORGET, this_host
-from actors.store.runner_liveness import in_use as _in_use
+from actors.store.runner_rows import RunnerStatements, refuse_if_in_use, runner_rows
+from actors.store.schema import POSTGRESQL
 
 __all__ = ["PostgresCoordinator"]
 
@@ -40,6 +40,9 @@ _FREE = (
 
 #: The advisory lock of new programs' install order (the store's writer takes it too).
 ORDER_LOCK = 0x6163746F72730003
+
+
+_SQL = RunnerStatements(POSTGRESQL)
 
 
 def channel(runner_id: str) -> str:
@@ -84,65 +87,31 @@ class PostgresCoordinator(Coordinator):
         host, pid = this_host(), os.getpid()
         with self._transaction() as conn:
             conn.execute("LOCK TABLE actors_runners IN SHARE ROW EXCLUSIVE MODE")
-            row = conn.execute(
-                "SELECT pid, host, heartbeat FROM actors_runners WHERE id = %s", (self.runner_id,)
-            ).fetchone()
-            if row is not None and _in_use(row, pid, host, now - span):
-                msg = (
-                    f"{self._name}: runner id {self.runner_id!r} is in use by pid {row[0]} "
-                    f"on {row[1]}, heard of {(now - row[2]) / 1e6:.1f} s ago: give each "
-                    "runner of a store its own id (or leave the default)"
-                )
-                raise StoreError(msg)
-            conn.execute(
-                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, "
-                "host = excluded.host, started_at = excluded.started_at, "
-                "heartbeat = excluded.heartbeat",
-                (self.runner_id, pid, host, now, now),
+            row = conn.execute(_SQL.find, (self.runner_id,)).fetchone()
+            refuse_if_in_use(
+                row, self.runner_id, self._name, pid=pid, host=host, now=now, span=span
             )
+            conn.execute(_SQL.join, (self.runner_id, pid, host, now, now))
             # What an earlier runner of this id held, it held in a process that is gone.
-            _lock(conn, "owner = %s", (self.runner_id,))
-            conn.execute(
-                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
-                "epoch = epoch + 1 WHERE owner = %s",
-                (self.runner_id,),
-            )
+            self._free_all(conn)
+
+    def _free_all(self, conn: Any) -> None:
+        _lock(conn, "owner = %s", (self.runner_id,))
+        conn.execute(_SQL.free_all, (self.runner_id,))
 
     def heartbeat(self, now: int, span: int) -> None:
         with self._transaction() as conn:
-            # An upsert: a runner frozen for long may have been forgotten meanwhile.
-            conn.execute(
-                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                "heartbeat = excluded.heartbeat",
-                (self.runner_id, os.getpid(), this_host(), now, now),
-            )
-            # Runners not heard of for long are forgotten (a kill -9 leaves its row).
-            conn.execute(
-                "DELETE FROM actors_runners WHERE heartbeat < %s AND id <> %s",
-                (now - FORGET * span, self.runner_id),
-            )
+            conn.execute(_SQL.heartbeat, (self.runner_id, os.getpid(), this_host(), now, now))
+            conn.execute(_SQL.forget, (now - FORGET * span, self.runner_id))
 
     def runners(self) -> list[RunnerRow]:
         with self._transaction() as conn:
-            rows = conn.execute(
-                "SELECT id, pid, host, started_at, heartbeat FROM actors_runners "
-                "ORDER BY heartbeat DESC, id"
-            ).fetchall()
-        return [
-            RunnerRow(id=r[0], pid=r[1], host=r[2], started_at=r[3], heartbeat=r[4]) for r in rows
-        ]
+            return runner_rows(conn.execute(_SQL.everyone).fetchall())
 
     def leave(self) -> None:
         with self._transaction() as conn:
-            _lock(conn, "owner = %s", (self.runner_id,))
-            conn.execute(
-                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
-                "epoch = epoch + 1 WHERE owner = %s",
-                (self.runner_id,),
-            )
-            conn.execute("DELETE FROM actors_runners WHERE id = %s", (self.runner_id,))
+            self._free_all(conn)
+            conn.execute(_SQL.leave, (self.runner_id,))
             conn.execute(
                 "DELETE FROM actors_commands WHERE runner_id = %s AND taken = 0",
                 (self.runner_id,),
@@ -255,11 +224,7 @@ class PostgresCoordinator(Coordinator):
             )
 
     def owner_of(self, program_id: str, *, now: int, span: int) -> tuple[str | None, bool] | None:
-        row = self._connect_once(
-            "SELECT p.owner, r.heartbeat FROM actors_programs AS p LEFT JOIN actors_runners "
-            "AS r ON r.id = p.owner WHERE p.id = %s",
-            (program_id,),
-        )
+        row = self._connect_once(_SQL.owner_of, (program_id,))
         if row is None:
             return None
         return row[0], row[1] is not None and row[1] >= now - span

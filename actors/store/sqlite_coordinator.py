@@ -28,9 +28,13 @@ from typing import Any
 from actors.errors import StoreError
 from actors.store import sqlite_checks as checks
 from actors.store.abc import Command, Coordinator, RunnerRow
-from actors.store.runner_liveness import FORGET, in_use, this_host
+from actors.store.runner_liveness import FORGET, this_host
+from actors.store.runner_rows import RunnerStatements, refuse_if_in_use, runner_rows
+from actors.store.schema import SQLITE
 
 __all__ = ["SQLiteCoordinator"]
+
+_SQL = RunnerStatements(SQLITE)
 
 #: How often `call` looks for its answer (seconds).
 ANSWER_POLL = 0.02
@@ -116,63 +120,26 @@ class SQLiteCoordinator(Coordinator):
     def join(self, *, now: int, span: int) -> None:
         host, pid = this_host(), os.getpid()
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT pid, host, heartbeat FROM actors_runners WHERE id = ?", (self.runner_id,)
-            ).fetchone()
-            if row is not None and in_use(row, pid, host, now - span):
-                msg = (
-                    f"store {self._path}: runner id {self.runner_id!r} is in use by pid "
-                    f"{row[0]} on {row[1]}, heard of {(now - row[2]) / 1e6:.1f} s ago: give "
-                    "each runner of a store its own id (or leave the default)"
-                )
-                raise StoreError(msg)
-            conn.execute(
-                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, "
-                "host = excluded.host, started_at = excluded.started_at, "
-                "heartbeat = excluded.heartbeat",
-                (self.runner_id, pid, host, now, now),
-            )
+            row = conn.execute(_SQL.find, (self.runner_id,)).fetchone()
+            store = f"store {self._path}"
+            refuse_if_in_use(row, self.runner_id, store, pid=pid, host=host, now=now, span=span)
+            conn.execute(_SQL.join, (self.runner_id, pid, host, now, now))
             # What an earlier runner of this id held, it held in a process that is gone.
-            conn.execute(
-                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
-                "epoch = epoch + 1 WHERE owner = ?",
-                (self.runner_id,),
-            )
+            conn.execute(_SQL.free_all, (self.runner_id,))
 
     def heartbeat(self, now: int, span: int) -> None:
         with self._transaction() as conn:
-            # An upsert: a runner frozen for long may have been forgotten meanwhile.
-            conn.execute(
-                "INSERT INTO actors_runners (id, pid, host, started_at, heartbeat) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "heartbeat = excluded.heartbeat",
-                (self.runner_id, os.getpid(), this_host(), now, now),
-            )
-            # Runners not heard of for long are forgotten (a kill -9 leaves its row).
-            conn.execute(
-                "DELETE FROM actors_runners WHERE heartbeat < ? AND id <> ?",
-                (now - FORGET * span, self.runner_id),
-            )
+            conn.execute(_SQL.heartbeat, (self.runner_id, os.getpid(), this_host(), now, now))
+            conn.execute(_SQL.forget, (now - FORGET * span, self.runner_id))
 
     def runners(self) -> list[RunnerRow]:
         with self._transaction(write=False) as conn:
-            rows = conn.execute(
-                "SELECT id, pid, host, started_at, heartbeat FROM actors_runners "
-                "ORDER BY heartbeat DESC, id"
-            ).fetchall()
-        return [
-            RunnerRow(id=r[0], pid=r[1], host=r[2], started_at=r[3], heartbeat=r[4]) for r in rows
-        ]
+            return runner_rows(conn.execute(_SQL.everyone).fetchall())
 
     def leave(self) -> None:
         with self._transaction() as conn:
-            conn.execute(
-                "UPDATE actors_programs SET owner = NULL, lease_expires = NULL, "
-                "epoch = epoch + 1 WHERE owner = ?",
-                (self.runner_id,),
-            )
-            conn.execute("DELETE FROM actors_runners WHERE id = ?", (self.runner_id,))
+            conn.execute(_SQL.free_all, (self.runner_id,))
+            conn.execute(_SQL.leave, (self.runner_id,))
             conn.execute(
                 "DELETE FROM actors_commands WHERE runner_id = ? AND taken = 0", (self.runner_id,)
             )
@@ -302,11 +269,7 @@ class SQLiteCoordinator(Coordinator):
 
     def owner_of(self, program_id: str, *, now: int, span: int) -> tuple[str | None, bool] | None:
         with self._transaction(write=False) as conn:
-            row = conn.execute(
-                "SELECT p.owner, r.heartbeat FROM actors_programs AS p LEFT JOIN actors_runners "
-                "AS r ON r.id = p.owner WHERE p.id = ?",
-                (program_id,),
-            ).fetchone()
+            row = conn.execute(_SQL.owner_of, (program_id,)).fetchone()
         if row is None:
             return None
         return row[0], row[1] is not None and row[1] >= now - span
