@@ -5,6 +5,7 @@ in use by a live process is refused, and commands reach their runner and come ba
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ import pytest
 from actors.errors import StoreError
 from actors.store.abc import Command, Write
 from actors.store.postgres import PostgresStore
-from actors.store.postgres_coordinator import PostgresCoordinator
+from actors.store.postgres_coordinator import PostgresCoordinator, session_name
 from tests.postgres_server import create_database
 from tests.store_helpers import install, program
 
@@ -111,6 +112,62 @@ def test_a_lapsed_lease_is_taken_over_and_fences_the_old_owner(url: str) -> None
         assert store.write([stale]) == ["stale"]
     finally:
         store.close()
+
+
+def test_a_lapsed_runners_sessions_are_ended_so_its_locked_programs_are_taken(
+    url: str,
+) -> None:
+    """A runner frozen halfway through a pipeline holds its programs' row locks in a session no
+    server timeout ends: when its heartbeat lapsed, the runner claiming its programs ends its
+    sessions (found by their application_name), and takes every program, the locked ones too;
+    a live runner's sessions are left alone."""
+    a = join(url, "a")
+    held = a.claim(now=T, span=LEASE)
+    frozen = psycopg.connect(url, application_name=session_name("a"))
+    bystander = psycopg.connect(url, application_name=session_name("b"), autocommit=True)
+    pipeline = frozen.pipeline()
+    pipeline.__enter__()
+    try:
+        # Sent, and never synced: the server waits on the client, in no statement, not idle.
+        frozen.execute("SELECT id FROM actors_programs WHERE id IN ('p00', 'p05') FOR UPDATE")
+        assert wait_for_locks(url, 2)
+        later = T + LEASE + SECOND
+        b = join(url, "b", now=later)
+        taken = b.claim(now=later, span=LEASE)
+        assert set(taken) == set(held)
+        assert sessions(url) == [session_name("b")]
+    finally:
+        with contextlib.suppress(psycopg.OperationalError):  # its session is gone
+            pipeline.__exit__(None, None, None)
+        frozen.close()
+        bystander.close()
+
+
+def wait_for_locks(url: str, count: int) -> bool:
+    """Whether `count` programs are locked within a few seconds (the pipeline's statement
+    reaches the server a moment after it is sent)."""
+    deadline = time.monotonic() + 5.0
+    while len(unlocked(url)) != 12 - count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # sleep-ok: polling another session's locks
+    return True
+
+
+def unlocked(url: str) -> list[str]:
+    with connect(url) as conn:
+        rows = conn.execute("SELECT id FROM actors_programs FOR UPDATE SKIP LOCKED").fetchall()
+    return [program_id for (program_id,) in rows]
+
+
+def sessions(url: str) -> list[str]:
+    """The application names of the other sessions on the store's database named by a runner."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE 'actors %%' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [name for (name,) in rows]
 
 
 def test_renewal_keeps_programs_and_release_frees_them(url: str) -> None:

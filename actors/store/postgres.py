@@ -43,7 +43,7 @@ from actors.store.codec import (
     to_micros,
 )
 from actors.store.postgres_checks import inspect
-from actors.store.postgres_coordinator import ORDER_LOCK, PostgresCoordinator
+from actors.store.postgres_coordinator import ORDER_LOCK, PostgresCoordinator, session_name
 from actors.store.reads import load_all, load_one, load_rows
 from actors.store.serializers import serializer_of
 from actors.validation import check_int, check_non_empty_str, check_seconds
@@ -56,7 +56,9 @@ _SCHEMA_LOCK = 0x6163746F72730001
 
 #: A runner frozen (`SIGSTOP`) inside a transaction would hold its rows' locks, and keep
 #: the other runners from taking its programs over: the server ends such a transaction, idle
-#: or stuck in a statement, after a sixth of the lease (what a heartbeat may take).
+#: or stuck in a statement, after a sixth of the lease (what a heartbeat may take). One
+#: frozen halfway through a pipeline escapes both: the others end its sessions
+#: (`postgres_coordinator.py`), found by the `application_name` each connection carries.
 _SESSION = "-c idle_in_transaction_session_timeout={idle} -c statement_timeout={statement}"
 
 
@@ -154,6 +156,7 @@ class PostgresStore(Store):
         self._trims = TrimSchedule(self._history)
         self._conn: Any = None  # the writer's connection
         self._guard = 2500  # milliseconds a transaction may idle (a sixth of a 15 s lease)
+        self._session = "actors"  # each connection's application_name, the runner's once open
         self._pool: Any = None
 
     def __repr__(self) -> str:
@@ -180,6 +183,7 @@ class PostgresStore(Store):
             msg = f"{self._name} is open already: close it first"
             raise StoreError(msg)
         psycopg = _psycopg()
+        self._session = session_name(runner_id)
         conn = self._connect()
         try:
             with self._errors(psycopg, "cannot be opened"), conn.transaction():
@@ -201,7 +205,10 @@ class PostgresStore(Store):
                 self._url,
                 min_size=1,
                 max_size=self._pool_size,
-                kwargs={"connect_timeout": max(1, round(self._connect_timeout))},
+                kwargs={
+                    "connect_timeout": max(1, round(self._connect_timeout)),
+                    "application_name": self._session,
+                },
                 check=ConnectionPool.check_connection,  # one lost with the server: again
                 configure=_for_reading,
                 open=True,
@@ -230,6 +237,7 @@ class PostgresStore(Store):
                 autocommit=True,
                 connect_timeout=max(1, round(self._connect_timeout)),
                 options=_SESSION.format(idle=self._guard, statement=self._guard * 2),
+                application_name=self._session,
             )
         except psycopg.Error as error:
             msg = (

@@ -50,6 +50,27 @@ def channel(runner_id: str) -> str:
     return "actors_" + hashlib.sha1(runner_id.encode()).hexdigest()[:24]
 
 
+def session_name(runner_id: str) -> str:
+    """The `application_name` of each of `runner_id`'s connections: how the others find its
+    sessions in `pg_stat_activity` (a hash first, so a long or non-ASCII id still matches)."""
+    digest = hashlib.md5(runner_id.encode()).hexdigest()[:12]
+    return f"actors {digest} {runner_id}"[:63]
+
+
+#: Ends the sessions of the runners whose heartbeat lapsed (waiting a moment for each to go).
+#: A runner frozen (`SIGSTOP`) halfway through sending a pipeline holds its rows' locks in a
+#: session neither `idle_in_transaction_session_timeout` nor `statement_timeout` ends (the
+#: server waits on the client, in no statement and not idle); its programs could never be
+#: taken over. Ending its sessions releases the locks; if it wakes, it connects again and
+#: finds its programs' epochs moved on.
+_END_LAPSED = (
+    "SELECT pg_terminate_backend(a.pid, 200) FROM pg_stat_activity AS a "
+    "JOIN actors_runners AS r ON a.application_name LIKE 'actors ' || left(md5(r.id), 12) "
+    "|| ' %%' WHERE (r.heartbeat < %(alive)s OR r.id = ANY(%(dead)s)) AND r.id <> %(me)s "
+    "AND a.usename = current_user AND a.pid <> pg_backend_pid()"
+)
+
+
 def _answer_channel(command_id: int) -> str:
     return f"actors_answer_{command_id}"
 
@@ -152,6 +173,7 @@ class PostgresCoordinator(Coordinator):
             wanted = self._share(conn, params) - held
             if wanted <= 0:
                 return {}
+            conn.execute(_END_LAPSED, params)
             rows = conn.execute(
                 "UPDATE actors_programs SET owner = %(me)s, lease_expires = %(until)s, "
                 "epoch = epoch + 1 WHERE id IN (SELECT id FROM actors_programs WHERE "
@@ -174,6 +196,7 @@ class PostgresCoordinator(Coordinator):
     ) -> int | None:
         params = {**self._params(now, span, dead), "until": now + span, "id": program_id}
         with self._transaction() as conn:
+            conn.execute(_END_LAPSED, params)
             row = conn.execute(
                 "UPDATE actors_programs SET owner = %(me)s, lease_expires = %(until)s, "
                 f"epoch = epoch + 1 WHERE id = %(id)s AND {_FREE} RETURNING epoch",
