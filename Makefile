@@ -44,7 +44,8 @@ $(VENV)/.installed-bench: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-# The comparisons against APScheduler (~17 min; QUICK=1 for ~4 min): prints tables, writes docs/performance.md.
+# The comparisons against APScheduler, and the executors side by side (~19 min; QUICK=1 for
+# ~5 min): prints tables, writes docs/performance.md.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m tests.bench $(if $(filter-out 0,$(QUICK)),--quick)
 

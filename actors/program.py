@@ -23,6 +23,7 @@ import attrs
 from actors.errors import InvalidProgram
 from actors.policies import Coalesce, Misfire, Retry, seconds_or_none
 from actors.references import Resolved, reference_of, resolve_if_reference
+from actors.resources import check_resources, ray_installed
 from actors.schedules import Manual, Schedule, every, schedule_from_definition
 from actors.validation import (
     MICROSECOND,
@@ -41,8 +42,9 @@ __all__ = ["Program", "default_merge"]
 
 Policy = Literal["last", "first", "idle"]
 Overlap = Literal["skip", "queue"]
-#: Where a spawn's runs run: on the runner's worker threads, or in a child process of its own.
-ExecutorKind = Literal["thread", "process"]
+#: Where a spawn's runs run: on the runner's worker threads, in a child process of its own, or
+#: in a Ray actor of its own.
+ExecutorKind = Literal["thread", "process", "ray"]
 
 POLICIES: tuple[str, ...] = get_args(Policy)
 OVERLAPS: tuple[str, ...] = get_args(Overlap)
@@ -81,19 +83,30 @@ _DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
 _DEFINITION_KEYS: tuple[str, ...] = (
     "id", "name", "tags", *FUNCTION_FIELDS, "schedule", "interval", "min", "max", "policy",
     "overlap", "max_runs", "timeout", "retry", "priority", "misfire", "recover", "executor",
+    "resources",
 )  # fmt: skip
 
 
 # One named converter per field: an attrs converter sees no field name, and mypy's attrs plugin
 # reads named functions only.
-def _check_picklable(main_fn: Any) -> None:
-    """A process spawn's `main_fn` goes to its child by reference: it must pickle."""
+def _check_executor(program: Program) -> None:
+    """A process or Ray spawn's `main_fn` goes to its child or actor by reference: it must
+    pickle; `resources` are for Ray spawns, and Ray spawns need Ray."""
+    executor = program.executor
+    if program.resources and executor != "ray":
+        msg = f"resources are for executor='ray', got executor={executor!r}"
+        raise InvalidProgram(msg)
+    if executor == "ray" and not ray_installed():
+        msg = "executor='ray' needs Ray, which is not installed: pip install 'actors[ray]'"
+        raise InvalidProgram(msg)
+    if executor == "thread":
+        return
     try:
-        pickle.dumps(main_fn)
+        pickle.dumps(program.main_fn)
     except Exception as error:  # noqa: BLE001 - PicklingError, AttributeError, TypeError
         msg = (
-            f"main_fn must be picklable with executor='process' (a module-level function, or "
-            f"'package.module:function'), got {main_fn!r}: {error}"
+            f"main_fn must be picklable with executor={executor!r} (a module-level function, "
+            f"or 'package.module:function'), got {program.main_fn!r}: {error}"
         )
         raise InvalidProgram(msg) from None
 
@@ -148,6 +161,10 @@ class Program:
     imported, and the program remembers the text (in `_references`, carried by `attrs.evolve`),
     which `references()` and `to_definition()` give back. `recover=True` asks a store to run a
     run cut off by a crash once more after the restart.
+
+    `executor` says where each spawn's runs run: `"thread"` (the runner's worker threads),
+    `"process"` (a child process per spawn) or `"ray"` (a Ray actor per spawn, asking the
+    cluster for `resources`: see `actors.resources`); the last two need a picklable `main_fn`.
     """
 
     id: str = attrs.field(validator=non_empty_str())
@@ -187,6 +204,9 @@ class Program:
     tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=tuple_of(str))
     recover: bool = attrs.field(default=False, validator=instance_of(bool))
     executor: ExecutorKind = attrs.field(default="thread", validator=one_of(ExecutorKind))
+    resources: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=check_resources, hash=False, repr=lambda value: repr(dict(value))
+    )
     # The schedule this program made from `interval` (None: the schedule was given, or manual).
     # An init argument only so that attrs.evolve hands it to the new program, which can then
     # tell "the schedule came from the interval" from "both were given".
@@ -208,8 +228,7 @@ class Program:
             raise InvalidProgram(msg)
         if self.name is None:
             object.__setattr__(self, "name", self.id)
-        if self.executor == "process":
-            _check_picklable(self.main_fn)
+        _check_executor(self)
 
     def _keep_references(self) -> None:
         """Leave each imported function in its field, and keep the text it came from."""
@@ -307,6 +326,7 @@ class Program:
             "timeout": seconds_or_none(self.timeout),
             "retry": None if self.retry is None else self.retry.to_definition(),
             "misfire": self.misfire.to_definition(),
+            "resources": dict(self.resources),
         }  # the other fields are JSON values as they are (str, int, bool, None)
         return {key: encoded.get(key, getattr(self, key)) for key in _DEFINITION_KEYS}
 

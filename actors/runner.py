@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import itertools
 import logging
-import os
-import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
@@ -31,7 +28,7 @@ from actors.runner_views import RunnerViews
 from actors.runtime import Request, inside_user_code_of
 from actors.schedules import Schedule, every
 from actors.store import Store, open_store
-from actors.system import ActorSystem
+from actors.system import ActorSystem, default_id
 from actors.tree.events_actor import ActorBroker, Subscribe
 from actors.tree.messages import (
     NO_ARGS,
@@ -62,18 +59,6 @@ __all__ = ["Runner"]
 
 logger = logging.getLogger("actors.runner")
 
-_runner_numbers = itertools.count(1)
-
-
-def default_id(store: Store) -> str:
-    """A runner's id when none is given: unique among the processes that may share `store`."""
-    number = next(_runner_numbers)
-    if not store.durable:
-        return f"runner-{number}"
-    base = f"{socket.gethostname()}-{os.getpid()}"
-    return base if number == 1 else f"{base}-{number}"
-
-
 #: How long a runner forgotten at interpreter exit gives its running work.
 EXIT_TIMEOUT = 5.0
 
@@ -93,6 +78,10 @@ class Runner(RunnerViews):
             a store restores the programs it holds (see `docs/persistence.md`).
         lease: with a store several runners share, how long a runner may go unheard before
             its programs move to the others, in seconds (see `docs/cluster.md`).
+        ray_address: the Ray cluster that programs with `executor="ray"` run on (`"auto"`,
+            `"ray://head:10001"`, ...); `None` connects where `ray.init()` would: to
+            `RAY_ADDRESS`, else a new local cluster, started at the first Ray spawn and shut
+            down at `stop()` (see `docs/executors.md`). A Ray already connected is used as is.
 
     Raises:
         StoreError: the store cannot be opened (the message says why and what to do).
@@ -107,12 +96,14 @@ class Runner(RunnerViews):
         history: int = 1000,
         store: Store | str | Path | None = None,
         lease: float = 15.0,
+        ray_address: str | None = None,
     ) -> None:
         check_non_empty_str("id", id, optional=True)
         a_clock = "a Clock such as SystemClock() or ManualClock()"
         check_instance("clock", clock, Clock, what=a_clock, optional=True)
         check_int("max_concurrent", max_concurrent, at_least=1, optional=True)
         check_int("history", history, at_least=0)
+        check_non_empty_str("ray_address", ray_address, optional=True)
         lease = check_seconds("lease", lease)
         self.store = open_store(store)
         self.store.use_lease(lease)
@@ -120,7 +111,12 @@ class Runner(RunnerViews):
         self.clock = clock if clock is not None else SystemClock()
         self.max_concurrent = max_concurrent
         self._system = ActorSystem(
-            self.id, self.clock, self.store, max_concurrent=max_concurrent, history=history
+            self.id,
+            self.clock,
+            self.store,
+            max_concurrent=max_concurrent,
+            history=history,
+            ray_address=ray_address,
         )
         self._runtime = self._system.runtime
         self.clock.attach(self)
@@ -197,6 +193,8 @@ class Runner(RunnerViews):
         spec = Program.from_mapping(program)
         if self._system.stopped:
             raise RunnerStopped(f"runner {self.id!r} is stopped")
+        if spec.executor == "ray":  # here, on the caller's thread, rather than a spawn's
+            self._runtime.ray.ensure()
         if self._members is not None:
             if replace:  # across the runners: uninstalled wherever it runs, then installed
                 with contextlib.suppress(ProgramNotFound):

@@ -97,11 +97,15 @@ class SpawnInfo(_Pretty):
     succeeded: int = 0
     failed: int = 0
     last_error: BaseException | None = None
+    #: The Ray node a Ray spawn's actor lives on (its node id), once known; `None` for a
+    #: spawn that runs in this runner (`executor="thread"` or `"process"`).
+    node: str | None = None
 
     def __repr__(self) -> str:
+        where = "" if self.node is None else f" node={self.node[:12]}"
         return (
             f"<SpawnInfo {self.id} {self.status} runs={self.runs} "
-            f"ok={self.succeeded} failed={self.failed}>"
+            f"ok={self.succeeded} failed={self.failed}{where}>"
         )
 
 

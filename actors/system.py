@@ -9,8 +9,11 @@ inside the system's own threads: the store is flushed and closed last.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from concurrent.futures import Future
@@ -33,9 +36,20 @@ from actors.waiting import CALL_TIMEOUT, call_text, refuse_to_wait_in_handler, w
 if TYPE_CHECKING:
     from actors.membership import Membership
 
-__all__ = ["ActorSystem"]
+__all__ = ["ActorSystem", "default_id"]
 
 logger = logging.getLogger("actors.runner")
+
+_runner_numbers = itertools.count(1)
+
+
+def default_id(store: Store) -> str:
+    """A runner's id when none is given: unique among the processes that may share `store`."""
+    number = next(_runner_numbers)
+    if not store.durable:
+        return f"runner-{number}"
+    base = f"{socket.gethostname()}-{os.getpid()}"
+    return base if number == 1 else f"{base}-{number}"
 
 
 class ActorSystem:
@@ -49,13 +63,16 @@ class ActorSystem:
         *,
         max_concurrent: int | None,
         history: int,
+        ray_address: str | None = None,
     ) -> None:
         """Open `store` (raising `StoreError` before anything starts), then start the actors."""
         self.runner_id = runner_id
         self.clock = clock
         self.store = store
         store.open(runner_id, history=history)
-        self.runtime = Runtime(runner_id, clock, max_concurrent=max_concurrent)
+        self.runtime = Runtime(
+            runner_id, clock, max_concurrent=max_concurrent, ray_address=ray_address
+        )
         self.writer: StoreWriter | None = None
         store_ref: ActorRef[Any] | None = None
         if store.durable:

@@ -57,3 +57,21 @@ def postgres_server() -> Iterator[str]:
 
     with throwaway_postgres() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A local Ray cluster of 2 CPUs for the whole run, started on first use (a few seconds)
+    and shut down at the end. Started before the first Ray test's thread check, so Ray's own
+    threads are not taken for leaks; one call on an actor warms up the rest of them."""
+    pytest.importorskip("ray", reason="Ray is the `ray` extra: make test installs it")
+    from actors.runtime import RaySpawnWorker, ray_module
+
+    ray = ray_module()  # as a runner imports it: Ray leaves builtins.print alone
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+
+    warm = ray.remote(RaySpawnWorker).remote(abs)
+    warm.call.remote(-1).future().result(60)
+    ray.kill(warm)
+    yield
+    ray.shutdown()

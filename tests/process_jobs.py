@@ -1,5 +1,5 @@
-"""Module-level main functions for the process executor's tests: a child process imports
-them by reference."""
+"""Module-level main functions for the process and Ray executors' tests: a child process or a
+Ray actor imports them by reference."""
 
 from __future__ import annotations
 
@@ -36,3 +36,17 @@ def spin(args: Any, scheduled_at: datetime) -> float:
     while time.process_time() < deadline:
         pass
     return time.process_time()
+
+
+def node_and_pid(args: Any, scheduled_at: datetime) -> tuple[str, int]:
+    """The Ray node and the pid of the process the run runs in (a Ray actor's)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def slow(args: Any, scheduled_at: datetime) -> int:
+    """Sleep `args` seconds (none without), as a job that takes long, not one that is stuck;
+    the pid of the process it ran in."""
+    time.sleep(float(args or 0))  # sleep-ok: a slow job is the scenario
+    return os.getpid()

@@ -36,3 +36,15 @@ def test_persistent_continues_where_its_first_run_stopped(tmp_path: Path) -> Non
     assert (tmp_path / "persistent.db").exists()
     fresh = run_example("persistent.py", tmp_path, "--fresh")
     assert "starting from 0 visits" in fresh
+
+
+def test_ray_pool_grows_with_its_backlog_and_leaves_no_ray_behind(tmp_path: Path) -> None:
+    """`examples/ray_pool.py` starts a local Ray cluster of its own, grows its pool of Ray
+    spawns past one while the backlog lasts, factors every number, shrinks back to one, and
+    shuts Ray down at `stop()`."""
+    out = run_example("ray_pool.py", tmp_path)
+    sizes = [int(size) for size in re.findall(r"spawns (\d+)", out)]
+    assert max(sizes) > 1
+    assert sizes[-1] == 1
+    assert "'factored': 24" in out
+    assert "Ray still running: False" in out

@@ -42,6 +42,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.timeline",
         "actors.validation",
         "actors.references",
+        "actors.resources",
         "actors.store",
         "actors.store.*",
     ),

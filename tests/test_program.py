@@ -598,7 +598,8 @@ def full_program() -> Program:
         priority=-2,
         misfire=Misfire(grace=120, coalesce="all"),
         recover=True,
-        executor="process",
+        executor="ray",
+        resources={"num_cpus": 2, "memory": 2**30, "runtime_env": {"env_vars": {"A": "1"}}},
     )
 
 
@@ -639,7 +640,12 @@ class TestDefinition:
             "priority": -2,
             "misfire": {"grace": 120.0, "coalesce": "all"},
             "recover": True,
-            "executor": "process",
+            "executor": "ray",
+            "resources": {
+                "num_cpus": 2,
+                "memory": 2**30,
+                "runtime_env": {"env_vars": {"A": "1"}},
+            },
         }
 
     def test_defaults(self) -> None:

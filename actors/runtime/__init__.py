@@ -7,6 +7,8 @@ that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
 - `Actor`, `handles`, `post`, `stop_actor`: the base class and how to talk to an actor.
 - `Dispatcher`, `Mailbox`: a few threads that run many actors' mailboxes.
 - `WorkerPool`: the threads that run user code.
+- `Executor` (`ThreadExecutor`, `ProcessExecutor`, `RayExecutor`): where a spawn's calls run;
+  `RayConnection`: a runner's hold on Ray.
 - `Activity`, `RunTicket`: what is in flight, so `settle()` can wait instead of sleeping.
 - `Request`, `resolve`, `gather`: answers through reply futures, so no actor ever waits.
 - `Runtime`: what one runner's actors share.
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import Actor, forward_answer, handles, post, stop_actor
-from actors.runtime._child import ChildDied, ChildProcess
 from actors.runtime._context import (
     call_user_code,
     here,
@@ -26,6 +27,9 @@ from actors.runtime._context import (
     user_code_label,
 )
 from actors.runtime._dispatcher import Dispatcher, Mailbox, StopFlag, runs_actors
+from actors.runtime._executor import Executor, ExecutorLost, ThreadExecutor
+from actors.runtime._process_executor import ChildDied, ChildProcess, ProcessExecutor
+from actors.runtime._ray_executor import RayConnection, RayExecutor, RaySpawnWorker, ray_module
 from actors.runtime._replies import Request, gather, resolve
 from actors.runtime._runtime import (
     ACTOR_STOP_TIMEOUT,
@@ -46,11 +50,18 @@ __all__ = [
     "ChildDied",
     "ChildProcess",
     "Dispatcher",
+    "Executor",
+    "ExecutorLost",
     "Mailbox",
+    "ProcessExecutor",
+    "RayConnection",
+    "RayExecutor",
+    "RaySpawnWorker",
     "Request",
     "RunTicket",
     "Runtime",
     "StopFlag",
+    "ThreadExecutor",
     "TimeSource",
     "WorkerPool",
     "call_user_code",
@@ -61,6 +72,7 @@ __all__ = [
     "in_handler",
     "inside_user_code_of",
     "post",
+    "ray_module",
     "resolve",
     "runs_actors",
     "stop_actor",

@@ -22,6 +22,7 @@ from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import stop_actor
 from actors.runtime._context import here
 from actors.runtime._dispatcher import Dispatcher
+from actors.runtime._ray_executor import RayConnection
 from actors.runtime._workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 __all__ = [
@@ -67,6 +68,8 @@ class Runtime:
         clock: where the actors read the time and register deadlines.
         dispatcher_threads: threads that run the actors' message handlers.
         max_workers: bound on the threads that run user code.
+        max_concurrent: bound on the runs of user code at once (`None`: no bound).
+        ray_address: the Ray cluster Ray spawns go to (`None`: what `ray.init()` finds).
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Runtime:
         dispatcher_threads: int = DEFAULT_DISPATCHER_THREADS,
         max_workers: int = DEFAULT_MAX_WORKERS,
         max_concurrent: int | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self.name = name
         self.clock = clock
@@ -96,6 +100,8 @@ class Runtime:
         self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
         self._condition = threading.Condition()
         self._actors: dict[str, ActorRef[Any]] = {}
+        #: Connected at the first Ray spawn, let go at `shutdown` (after every spawn stopped).
+        self.ray = RayConnection(ray_address)
 
     def started(self, ref: ActorRef[Any]) -> None:
         with self._condition:
@@ -233,3 +239,4 @@ class Runtime:
                 "timeout); they are daemon threads and will not keep the interpreter alive",
                 len(stuck),
             )
+        self.ray.release()

@@ -50,6 +50,7 @@ __all__ = [
     "Shutdown",
     "Spawn",
     "SpawnDied",
+    "SpawnPlaced",
     "SucceededElsewhere",
     "Tick",
     "Trigger",
@@ -416,6 +417,14 @@ class SpawnDied:
 
     spawn_id: str
     error: BaseException | None
+
+
+@attrs.frozen
+class SpawnPlaced:
+    """From a SpawnActor's executor to the ProgramActor: the node its Ray actor lives on."""
+
+    spawn_id: str
+    node: str
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ import functools
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from pykka import ActorRef
 
@@ -43,6 +43,12 @@ from actors.tree.spawn_pool import ActorSpawnHost, SpawnPool, SpawnSlot
 __all__ = ["ProgramActor"]
 
 logger = logging.getLogger("actors.program")
+
+
+#: The messages that set something: state, pause, schedule, watches, a spawn's node.
+Configure = (
+    m.SetState | m.SetPaused | m.SetSchedule | m.WatchSuccess | m.UpstreamPresence | m.SpawnPlaced
+)
 
 
 class ProgramActor(Actor):
@@ -169,18 +175,14 @@ class ProgramActor(Actor):
         )
         if error is None and self.report_success:
             self.tell(self.supervisor_ref, m.ProgramSucceeded(self.program.id, finished_at))
-        max_runs = self.program.max_runs
-        if (
-            max_runs is not None
-            and self.ledger.runs >= max_runs
-            and not self.phase.max_runs_reached
-        ):
-            self.phase.max_runs_reached = True
+        max_runs, phase = self.program.max_runs, self.phase
+        if max_runs is not None and self.ledger.runs >= max_runs and not phase.max_runs_reached:
+            phase.max_runs_reached = True
             self.next_run = None
             self.pool.drop_queued()
             self.tell(self.supervisor_ref, m.MaxRunsReached(self.program.id))
             self.publish(ProgramFinished, self.program.id)
-        if self.phase.exhausted and not self.ledger.in_flight():
+        if phase.exhausted and not self.ledger.in_flight():
             self.publish(ProgramFinished, self.program.id)
 
     def _check_done(self) -> None:
@@ -293,9 +295,8 @@ class ProgramActor(Actor):
         slot = self.pool.slots.get(message.spawn_id)
         if slot is not None:
             queued = self.pool.run_ended(slot, error)
-            if queued is not None and (
-                self.phase.max_runs_reached or not self._offer(slot, queued)
-            ):
+            stopped = self.phase.max_runs_reached
+            if queued is not None and (stopped or not self._offer(slot, queued)):
                 self.recorder.dropped(self, queued.scheduled_at)
         self._check_done()
 
@@ -306,7 +307,7 @@ class ProgramActor(Actor):
             return
         timeout = self.program.timeout
         error = TimeoutError(f"run {run.id} of {self.program.id!r} took longer than {timeout} s")
-        # Python cannot stop the thread: drop the run, retire its spawn and replace it.
+        # Drop the run, retire its spawn (killing its process or Ray actor) and replace it.
         self._cut_short(run, error, None)
         slot = self.pool.slots.get(run.spawn)
         if slot is not None:
@@ -406,11 +407,8 @@ class ProgramActor(Actor):
                 answer = self.ledger.history(limit)
         resolve(message.reply, answer)
 
-    @handles(m.SetState, m.SetPaused, m.SetSchedule, m.WatchSuccess, m.UpstreamPresence)
-    def _configure(
-        self,
-        message: m.SetState | m.SetPaused | m.SetSchedule | m.WatchSuccess | m.UpstreamPresence,
-    ) -> None:
+    @handles(*get_args(Configure))
+    def _configure(self, message: Configure) -> None:
         match message:
             case m.SetState(value=value):
                 self.recorder.keep_state(value)  # refused, state kept, if it cannot be stored
@@ -432,6 +430,8 @@ class ProgramActor(Actor):
                 self.report_success = enabled
             case m.UpstreamPresence(installed=installed):
                 self.phase.waiting_for = None if installed else self.schedule.upstream
+            case m.SpawnPlaced(spawn_id=spawn_id, node=node):
+                self.pool.placed(spawn_id, node)
         if isinstance(message, m.SetState | m.SetPaused | m.SetSchedule):
             self.recorder.save(self)
             resolve(message.reply)

@@ -1,8 +1,11 @@
 """SpawnActor: one worker of a program. It runs `main_fn` for each `Run` it is given.
 
 The run itself happens on a worker thread, never on the actor's message loop: the actor hands
-the run to the runtime's worker pool and goes back to its mailbox. When the run ends, the worker
-reports it, on the spawn's behalf, with a `RunFinished` message to the ProgramActor.
+the run to the runtime's worker pool and goes back to its mailbox. The worker calls `main_fn`
+through the spawn's executor (right there for `executor="thread"`; in the spawn's child process
+or Ray actor for `"process"` and `"ray"`), then reports the run, on the spawn's behalf, with a
+`RunFinished` message to the ProgramActor. A stopped spawn kills its executor's process or actor;
+one whose process or actor is lost tells the ProgramActor it died (`SpawnDied`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from pykka import ActorDeadError, ActorRef
 
 from actors.events import RunStarted
 from actors.program import Program
-from actors.runtime import Actor, ChildDied, ChildProcess, Runtime, handles, post
-from actors.tree.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied
+from actors.runtime import (
+    Actor,
+    Executor,
+    ExecutorLost,
+    ProcessExecutor,
+    RayExecutor,
+    Runtime,
+    ThreadExecutor,
+    handles,
+    post,
+)
+from actors.tree.messages import NO_ARGS, Run, RunBegan, RunFinished, SpawnDied, SpawnPlaced
 
 __all__ = ["SpawnActor"]
 
@@ -33,10 +46,7 @@ class SpawnActor(Actor):
         self.program = program
         self.spawn_id = spawn_id
         self.program_ref = program_ref
-        #: With `executor="process"`: the child process its runs run in, started at the first.
-        self.child: ChildProcess | None = None
-        if program.executor == "process":
-            self.child = ChildProcess(f"actors-{runtime.name}-{spawn_id}")
+        self.executor = _executor(runtime, program, spawn_id)
 
     def __str__(self) -> str:
         return f"SpawnActor({self.spawn_id})"
@@ -51,14 +61,28 @@ class SpawnActor(Actor):
             ticket=message.ticket,
         )
 
+    def on_start(self) -> None:
+        if isinstance(self.executor, RayExecutor):  # the actor is made on a worker thread
+            self.runtime.run_user_code(self._start_executor)
+
+    def _start_executor(self) -> None:
+        program_ref, spawn_id = self.program_ref, self.spawn_id
+        try:
+            self.executor.start(
+                lambda node: post(program_ref, SpawnPlaced(spawn_id, node)),
+                lambda lost: post(program_ref, SpawnDied(spawn_id, lost)),
+            )
+        except Exception as error:
+            logger.exception("%s could not start its executor", self)
+            post(program_ref, SpawnDied(spawn_id, error))
+
     def died(self, error: BaseException | None) -> None:
         self.tell(self.program_ref, SpawnDied(self.spawn_id, error))
 
     def on_stop(self) -> None:
-        # Stopped (its program drains, a timeout replaces it, the runner stops): its child
-        # goes with it, and a run in it ends at once.
-        if self.child is not None:
-            self.child.kill()
+        # Stopped (its program drains, a timeout replaces it, the runner stops): its process
+        # or Ray actor goes with it, and a run in it ends at once.
+        self.executor.kill()
 
     def _execute(self, run: Run) -> None:
         """Runs on a worker thread: call the user's functions, then post the outcome."""
@@ -74,11 +98,8 @@ class SpawnActor(Actor):
         error: BaseException | None = None
         try:
             args = self.program.args_fn() if run.args is NO_ARGS else run.args
-            if self.child is None:
-                result = self.program.main_fn(args, run.scheduled_at)
-            else:
-                result = self.child.call(self.program.main_fn, args, run.scheduled_at)
-        except ChildDied as died:  # a dead process is a dead spawn: its run is cut short
+            result = self.executor.call(args, run.scheduled_at)
+        except ExecutorLost as died:  # a lost process or actor is a dead spawn: its run too
             post(self.program_ref, SpawnDied(self.spawn_id, died))
             return
         except BaseException as raised:  # noqa: BLE001 - user code: record anything, die never
@@ -99,3 +120,16 @@ class SpawnActor(Actor):
             logger.info(
                 "%s stopped before run %s finished; its result is dropped", self, run.run_id
             )
+
+
+def _executor(runtime: Runtime, program: Program, spawn_id: str) -> Executor:
+    """Where spawn `spawn_id` of `program` runs `main_fn`."""
+    name = f"actors-{runtime.name}-{spawn_id}"
+    match program.executor:
+        case "process":
+            return ProcessExecutor(program.main_fn, name)
+        case "ray":
+            options = program.resources
+            return RayExecutor(program.main_fn, name, connection=runtime.ray, options=options)
+        case _:
+            return ThreadExecutor(program.main_fn, name)

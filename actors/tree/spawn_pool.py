@@ -62,6 +62,7 @@ class SpawnSlot:
     succeeded: int = 0
     failed: int = 0
     last_error: BaseException | None = None
+    node: str | None = None  # a Ray spawn's node, once its actor says where it lives
     queued: list[Tick] = attrs.field(factory=list)  # a list: idle pools hold many of these
 
     @property
@@ -85,6 +86,7 @@ class SpawnSlot:
             succeeded=self.succeeded,
             failed=self.failed,
             last_error=self.last_error,
+            node=self.node,
         )
 
 
@@ -162,6 +164,12 @@ class SpawnPool:
     def idle_member(self) -> SpawnSlot | None:
         """The oldest member that is not running."""
         return next((slot for slot in self.slots.values() if slot.in_pool and not slot.busy), None)
+
+    def placed(self, spawn_id: str, node: str) -> None:
+        """Spawn `spawn_id`'s Ray actor lives on `node`."""
+        slot = self.slots.get(spawn_id)
+        if slot is not None:
+            slot.node = node
 
     def infos(self) -> list[SpawnInfo]:
         """Every spawn not yet stopped but the temporary ones, oldest first."""

@@ -1,6 +1,6 @@
-"""ChildProcess: a long-lived child process that calls functions for its parent, one at a time.
+"""ProcessExecutor: each spawn's calls in a long-lived child process of its own.
 
-The kernel's process executor: a spawn whose program has `executor="process"` runs each
+`ChildProcess` is the child: a spawn whose program has `executor="process"` runs each
 `main_fn` in a child of its own, started once (with the `spawn` start method: never `fork`
 from a process with threads, and no `forkserver` left running after the runner stops) and
 reused for every run. A call sends the function and its arguments, pickled, down a pipe,
@@ -19,10 +19,12 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["ChildDied", "ChildProcess"]
+from actors.runtime._executor import Executor, ExecutorLost
+
+__all__ = ["ChildDied", "ChildProcess", "ProcessExecutor"]
 
 
-class ChildDied(RuntimeError):
+class ChildDied(ExecutorLost):
     """The child process ended (killed, crashed) before it answered."""
 
 
@@ -119,3 +121,19 @@ class ChildProcess:
             process.join(2.0)
         if conn is not None:
             conn.close()
+
+
+class ProcessExecutor(Executor):
+    """Calls in a child process of the spawn's own, started at the first call."""
+
+    kind = "process"
+
+    def __init__(self, function: Callable[..., Any], name: str) -> None:
+        super().__init__(function, name)
+        self.child = ChildProcess(name)
+
+    def call(self, *args: Any) -> Any:
+        return self.child.call(self.function, *args)
+
+    def kill(self) -> None:
+        self.child.kill()
