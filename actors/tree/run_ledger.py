@@ -34,6 +34,10 @@ _RESULT_WIDTH = 200
 
 Publish = Callable[..., None]
 
+#: A tick that did not run, as kept until the history is read: its run number, scheduled
+#: time, status (skipped or missed) and spawn.
+NotRun = tuple[int, datetime, RunStatus, str | None]
+
 
 def _result_text(result: Any) -> str:
     text = repr(result)
@@ -126,7 +130,10 @@ class RunLedger:
         self._history_size = history
         # Made on first use: an empty deque costs 600+ bytes, times 100,000 programs.
         self._history: deque[RunRecord] | None = None
-        self._not_run: deque[RunRecord] | None = None  # the newest skipped and missed ticks
+        # The newest skipped and missed ticks: records restored from a store, or (number,
+        # scheduled time, status, spawn) made into records only when the history is read (an
+        # overloaded runner drops a tick or two per run: they cost a tuple each, not a record).
+        self._not_run: deque[RunRecord | NotRun] | None = None
 
     # --- runs in flight ---------------------------------------------------------------------
 
@@ -325,7 +332,8 @@ class RunLedger:
         active = [
             run.record(self.program_id) for run in (*self.running.values(), *self.retrying.values())
         ]
-        records = [*active, *(self._history or ()), *(self._not_run or ())]
+        not_run = [self._not_run_record(entry) for entry in self._not_run or ()]
+        records = [*active, *(self._history or ()), *not_run]
         records.sort(
             key=lambda r: (_run_number(r), r.attempt, r.status in ("pending", "running")),
             reverse=True,
@@ -341,14 +349,20 @@ class RunLedger:
         if self._not_run is None:
             self._not_run = deque(maxlen=min(NOT_RUN_KEPT, self._history_size))
         if self._not_run.maxlen:
-            record = RunRecord(
-                id=self.next_id(),
-                program=self.program_id,
-                spawn=spawn,
-                scheduled_at=scheduled_at,
-                status=status,
-            )
-            self._not_run.append(record)
+            self._count += 1  # its run id's number: taken now, so ids stay in order
+            self._not_run.append((self._count, scheduled_at, status, spawn))
+
+    def _not_run_record(self, entry: RunRecord | NotRun) -> RunRecord:
+        if isinstance(entry, RunRecord):
+            return entry
+        number, scheduled_at, status, spawn = entry
+        return RunRecord(
+            id=f"{self.program_id}#{number}",
+            program=self.program_id,
+            spawn=spawn,
+            scheduled_at=scheduled_at,
+            status=status,
+        )
 
     def _keep_record(self, record: RunRecord) -> None:
         if self._not_run is None:
