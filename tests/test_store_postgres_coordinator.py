@@ -119,8 +119,8 @@ def test_a_lapsed_runners_sessions_are_ended_so_its_locked_programs_are_taken(
 ) -> None:
     """A runner frozen halfway through a pipeline holds its programs' row locks in a session no
     server timeout ends: when its heartbeat lapsed, the runner claiming its programs ends its
-    sessions (found by their application_name), and takes every program, the locked ones too;
-    a live runner's sessions are left alone."""
+    sessions stuck in a transaction (found by their application_name), and takes every
+    program, the locked ones too; a live runner's sessions are left alone."""
     a = join(url, "a")
     held = a.claim(now=T, span=LEASE)
     frozen = psycopg.connect(url, application_name=session_name("a"))
@@ -133,6 +133,7 @@ def test_a_lapsed_runners_sessions_are_ended_so_its_locked_programs_are_taken(
         assert wait_for_locks(url, 2)
         later = T + LEASE + SECOND
         b = join(url, "b", now=later)
+        b.stuck_after = 0.0
         taken = b.claim(now=later, span=LEASE)
         assert set(taken) == set(held)
         assert sessions(url) == [session_name("b")]
@@ -141,6 +142,55 @@ def test_a_lapsed_runners_sessions_are_ended_so_its_locked_programs_are_taken(
             pipeline.__exit__(None, None, None)
         frozen.close()
         bystander.close()
+
+
+def test_only_a_lapsed_process_stuck_in_a_transaction_has_its_sessions_ended(url: str) -> None:
+    """The sessions a claimer ends are those of the process its lapsed row names, stuck in a
+    transaction for `stuck_after`: a newer process of the same id (restarted, not yet
+    heard of) keeps its session and its locks, and so does one whose transaction is young
+    (the claimer's clock runs ahead, its own rows look lapsed)."""
+    a = join(url, "a")
+    a.claim(now=T, span=LEASE)
+    with connect(url) as conn:  # the row names the process a was in before a restart
+        conn.execute("UPDATE actors_runners SET pid = 4242, host = 'gone' WHERE id = 'a'")
+    old = psycopg.connect(url, application_name=session_name("a", 4242, "gone"))
+    new = psycopg.connect(url, application_name=session_name("a"))
+    try:
+        old.execute("SELECT id FROM actors_programs WHERE id = 'p00' FOR UPDATE")
+        new.execute("SELECT id FROM actors_programs WHERE id = 'p01' FOR UPDATE")
+        assert wait_for_locks(url, 2)
+        later = T + LEASE + SECOND
+        b = join(url, "b", now=later)
+        assert b.claim(now=later, span=LEASE).keys() == set(unlocked(url)) - {"p00", "p01"}
+        assert sorted(sessions(url)) == sorted([session_name("a", 4242, "gone"), session_name("a")])
+        b.stuck_after = 0.0  # both transactions are old enough now
+        assert set(b.claim(now=later, span=LEASE)) == {"p00"}
+        assert sessions(url) == [session_name("a")]
+    finally:
+        for conn in (old, new):
+            with contextlib.suppress(psycopg.OperationalError):
+                conn.rollback()
+            conn.close()
+
+
+def test_a_runner_restarted_with_its_id_ends_its_predecessors_sessions(url: str) -> None:
+    """A runner joining under the id of a lapsed runner of another process ends that process's
+    sessions (what it held it held in a process gone or frozen), and keeps its own."""
+    a = join(url, "a")
+    a.claim(now=T, span=LEASE)
+    with connect(url) as conn:
+        conn.execute("UPDATE actors_runners SET pid = 4242, host = 'gone' WHERE id = 'a'")
+    old = psycopg.connect(url, application_name=session_name("a", 4242, "gone"))
+    try:
+        old.execute("SELECT id FROM actors_programs WHERE id = 'p00' FOR UPDATE")
+        assert wait_for_locks(url, 1)
+        again = join(url, "a", now=T + LEASE + SECOND)
+        assert sessions(url) == []
+        assert again.owned() == {}
+    finally:
+        with contextlib.suppress(psycopg.OperationalError):
+            old.rollback()
+        old.close()
 
 
 def wait_for_locks(url: str, count: int) -> bool:

@@ -50,24 +50,45 @@ def channel(runner_id: str) -> str:
     return "actors_" + hashlib.sha1(runner_id.encode()).hexdigest()[:24]
 
 
-def session_name(runner_id: str) -> str:
-    """The `application_name` of each of `runner_id`'s connections: how the others find its
-    sessions in `pg_stat_activity` (a hash first, so a long or non-ASCII id still matches)."""
+def session_name(runner_id: str, pid: int | None = None, host: str | None = None) -> str:
+    """The `application_name` of each connection of runner `runner_id` in process `pid` of
+    `host` (this one by default): how the others find its sessions in `pg_stat_activity`.
+
+    Hashes first, so a long or non-ASCII id still matches; the process's hash, so a runner
+    restarted with the same id is never taken for the process it replaced.
+    """
+    process = f"{host or this_host()}:{os.getpid() if pid is None else pid}"
     digest = hashlib.md5(runner_id.encode()).hexdigest()[:12]
-    return f"actors {digest} {runner_id}"[:63]
+    return f"actors {digest} {hashlib.md5(process.encode()).hexdigest()[:8]} {runner_id}"[:63]
 
 
-#: Ends the sessions of the runners whose heartbeat lapsed (waiting a moment for each to go).
-#: A runner frozen (`SIGSTOP`) halfway through sending a pipeline holds its rows' locks in a
-#: session neither `idle_in_transaction_session_timeout` nor `statement_timeout` ends (the
-#: server waits on the client, in no statement and not idle); its programs could never be
-#: taken over. Ending its sessions releases the locks; if it wakes, it connects again and
-#: finds its programs' epochs moved on.
+#: A transaction open this long (seconds, by the server's clock) is one its runner is stuck in.
+#: A live runner's transactions last milliseconds: ending only sessions stuck in one keeps a
+#: claimer whose clock runs ahead (or a `ManualClock`) from ending a live runner's sessions.
+STUCK_AFTER = 2.0
+
+
+#: Ends the sessions, stuck in a transaction, of the runners whose heartbeat lapsed (waiting a
+#: moment for each to go). A runner frozen (`SIGSTOP`) halfway through sending a pipeline
+#: holds its rows' locks in a session neither `idle_in_transaction_session_timeout` nor
+#: `statement_timeout` ends (the server waits on the client, in no statement and not idle);
+#: its programs could never be taken over. Ending its sessions releases the locks; if it wakes,
+#: it connects again and finds its programs' epochs moved on. A session is the lapsed row's
+#: process's (by `session_name`'s process hash), never a newer process's of the same id.
 _END_LAPSED = (
     "SELECT pg_terminate_backend(a.pid, 200) FROM pg_stat_activity AS a "
     "JOIN actors_runners AS r ON a.application_name LIKE 'actors ' || left(md5(r.id), 12) "
-    "|| ' %%' WHERE (r.heartbeat < %(alive)s OR r.id = ANY(%(dead)s)) AND r.id <> %(me)s "
+    "|| ' ' || left(md5(r.host || ':' || r.pid), 8) || ' %%' "
+    "WHERE (r.heartbeat < %(alive)s OR r.id = ANY(%(dead)s)) AND r.id <> %(me)s "
+    "AND a.xact_start < clock_timestamp() - make_interval(secs => %(stuck)s) "
     "AND a.usename = current_user AND a.pid <> pg_backend_pid()"
+)
+
+#: Ends the sessions of the process a runner id was in before this one (its row lapsed, or
+#: the id could not be taken): what it held, it held in a process that is gone or frozen.
+_END_PREDECESSOR = (
+    "SELECT pg_terminate_backend(pid, 200) FROM pg_stat_activity WHERE application_name = "
+    "%s AND usename = current_user AND pid <> pg_backend_pid()"
 )
 
 
@@ -91,6 +112,9 @@ class PostgresCoordinator(Coordinator):
         self._conn = connect()
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
+        #: Seconds a lapsed runner's transaction must have been open for its session to be
+        #: ended (`STUCK_AFTER`, or half the lease if shorter).
+        self.stuck_after = STUCK_AFTER
 
     def __repr__(self) -> str:
         return f"PostgresCoordinator({self.runner_id!r})"
@@ -112,6 +136,8 @@ class PostgresCoordinator(Coordinator):
             refuse_if_in_use(
                 row, self.runner_id, self._name, pid=pid, host=host, now=now, span=span
             )
+            if row is not None and (row[0], row[1]) != (pid, host):
+                conn.execute(_END_PREDECESSOR, (session_name(self.runner_id, row[0], row[1]),))
             conn.execute(_SQL.join, (self.runner_id, pid, host, now, now))
             # What an earlier runner of this id held, it held in a process that is gone.
             self._free_all(conn)
@@ -141,7 +167,15 @@ class PostgresCoordinator(Coordinator):
     # --- leases -----------------------------------------------------------------------------
 
     def _params(self, now: int, span: int, dead: Collection[str]) -> dict[str, Any]:
-        return {"me": self.runner_id, "now": now, "alive": now - span, "dead": list(dead)}
+        stuck = min(self.stuck_after, span / 2e6)
+        alive = now - span
+        return {
+            "me": self.runner_id,
+            "now": now,
+            "alive": alive,
+            "dead": list(dead),
+            "stuck": stuck,
+        }
 
     def _share(self, conn: Any, params: Mapping[str, Any]) -> int:
         (live,) = conn.execute(
