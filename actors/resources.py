@@ -17,6 +17,11 @@ from actors.errors import InvalidProgram
 
 __all__ = ["RESOURCE_KEYS", "check_resources", "ray_installed"]
 
+#: Ray's own resources, which `resources["resources"]` may not name: Ray refuses them there
+#: (they have options of their own), and would only say so when the actor is made.
+_BUILT_IN = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
+_BUILT_IN_TOO = ("object_store_memory",)
+
 #: The options `resources` may hold, with what each must be.
 RESOURCE_KEYS: Mapping[str, str] = MappingProxyType(
     {
@@ -64,7 +69,22 @@ def check_resources(value: Any) -> Mapping[str, Any]:
         if not _valid(key, item):
             msg = f"resources[{key!r}] must be {RESOURCE_KEYS[key]}, got {item!r}"
             raise InvalidProgram(msg)
+        if key == "resources":
+            _check_custom(item)
     return MappingProxyType(dict(value))
+
+
+def _check_custom(custom: Mapping[str, Any]) -> None:
+    for name in custom:
+        if name in _BUILT_IN:
+            msg = (
+                f"resources['resources'] may not name Ray's own resource {name!r}: give it as "
+                f"resources[{_BUILT_IN[name]!r}]"
+            )
+            raise InvalidProgram(msg)
+        if name in _BUILT_IN_TOO:
+            msg = f"resources['resources'] may not name Ray's own resource {name!r}"
+            raise InvalidProgram(msg)
 
 
 def ray_installed() -> bool:

@@ -189,6 +189,8 @@ class Runner(RunnerViews):
         Raises:
             ProgramExists: a program with that id is installed and `replace` is false.
             InvalidProgram: the spec is invalid.
+            ConnectionError, TimeoutError: a Ray program, and Ray cannot be reached at
+                `ray_address` (or did not start).
         """
         spec = Program.from_mapping(program)
         if self._system.stopped:

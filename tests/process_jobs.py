@@ -20,6 +20,13 @@ def stuck(args: Any, scheduled_at: datetime) -> None:
         time.sleep(60)  # sleep-ok: a stuck job is the scenario
 
 
+def stuck_telling(args: Any, scheduled_at: datetime) -> None:
+    """A run that writes its pid to the file `args` names, then never returns."""
+    with open(args, "w") as file:
+        file.write(str(os.getpid()))
+    stuck(args, scheduled_at)
+
+
 def crash(args: Any, scheduled_at: datetime) -> None:
     """A run that kills its process, as a segfault would."""
     os._exit(3)

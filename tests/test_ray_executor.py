@@ -7,7 +7,9 @@ replaced on a node that joins."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import pytest
 from actors import InvalidProgram, ManualClock, Program, Runner, SchedulerError
 from tests.conftest import T0
 from tests.helpers import eventually
-from tests.process_jobs import fail, node_and_pid, slow, stuck
+from tests.process_jobs import fail, node_and_pid, slow, stuck_telling
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 
@@ -83,19 +85,21 @@ def test_an_error_in_a_ray_actor_comes_back_as_raised(runner: Runner) -> None:
     assert (spawn.failed, spawn.status) == (1, "idle")
 
 
-def test_a_stuck_run_is_killed_at_its_timeout_and_its_spawn_replaced(runner: Runner) -> None:
-    """A run stuck past its timeout fails with a TimeoutError; its Ray actor is killed (its
-    process ends) and a new spawn, with a new actor, replaces it."""
-    runner.install(Program(id="s", main_fn=node_and_pid, executor="ray", min=1, timeout=5))
-    (_, first_pid), *_ = where(runner, "s")
-    (first,) = runner.spawns("s")
-    runner.install(Program(id="s", main_fn=stuck, executor="ray", min=1, timeout=1), replace=True)
+def test_a_stuck_run_is_killed_at_its_timeout_and_its_spawn_replaced(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """A run stuck past its timeout fails with a TimeoutError; its Ray actor is killed (the
+    process it was stuck in ends) and a new spawn, with a new actor, replaces it."""
+    runner.install(Program(id="s", main_fn=stuck_telling, executor="ray", min=1, timeout=1))
     (stuck_spawn,) = runner.spawns("s")
+    told = tmp_path / "pid"
     with pytest.raises(TimeoutError, match="took longer than 1 s"):
-        runner.trigger("s", timeout=30)
+        runner.trigger("s", str(told), timeout=30)
     (replacement,) = runner.spawns("s")
-    assert replacement.id not in (first.id, stuck_spawn.id)
-    eventually(lambda: not alive(first_pid), timeout=30)
+    assert replacement.id != stuck_spawn.id
+    stuck_pid = int(told.read_text())
+    assert stuck_pid != os.getpid()
+    eventually(lambda: not alive(stuck_pid), timeout=30)
     assert runner.info("s").failed == 1
 
 
@@ -146,25 +150,31 @@ def test_the_load_monitor_scales_ray_spawns() -> None:
         runner.settle()
         assert runner.info("w").spawns == 4
         runs = [runner.trigger("w", 0.5, wait=False) for _ in range(4)]
-        assert len({run.result(60) for run in runs}) == 4
+        pids = {run.result(60) for run in runs}
+        assert len(pids) == 4
         nodes = eventually(lambda: [s.node for s in runner.spawns("w") if s.node], timeout=30)
         assert len(nodes) == 4
         backlog[0] = 0
         clock.advance(2)
         runner.settle()
         assert runner.info("w").spawns == 1
+        (kept,) = {runner.trigger("w", 0, timeout=60) for _ in range(2)}
+        eventually(lambda: [pid for pid in pids if alive(pid)] == [kept], timeout=30)
     finally:
         runner.stop()
 
 
-def test_no_ray_actor_is_left_after_stop() -> None:
+def test_no_ray_actor_is_left_after_stop(tmp_path: Path) -> None:
     """After `stop()` no Ray actor of the runner is alive, idle or running."""
     runner = Runner(id="ray-stopped")
-    runner.install(Program(id="idle", main_fn=node_and_pid, executor="ray", min=2))
-    runner.install(Program(id="busy", main_fn=slow, executor="ray", min=1))
+    half = {"num_cpus": 0.5}  # three actors on the session's two CPUs
+    runner.install(Program(id="idle", main_fn=node_and_pid, executor="ray", min=2, resources=half))
+    runner.install(Program(id="busy", main_fn=stuck_telling, executor="ray", resources=half, min=1))
     pids = {pid for _, pid in where(runner, "idle", 4)}
-    runner.trigger("busy", 600, wait=False)
-    eventually(lambda: runner.spawns("busy")[0].status == "running", timeout=30)
+    told = tmp_path / "pid"
+    runner.trigger("busy", str(told), wait=False)
+    eventually(lambda: told.exists() and told.read_text(), timeout=30)
+    pids.add(int(told.read_text()))
     runner.stop(timeout=0.5)
     eventually(lambda: not any(alive(pid) for pid in pids), timeout=30)
 
@@ -178,6 +188,15 @@ def test_ray_programs_are_checked_at_construction() -> None:
         Program(id="r", main_fn=slow, executor="ray", resources={"cpus": 1})
     with pytest.raises(InvalidProgram, match=r"resources\['num_gpus'\] must be a number >= 0"):
         Program(id="r", main_fn=slow, executor="ray", resources={"num_gpus": -1})
+    with pytest.raises(InvalidProgram, match=r"Ray's own resource 'GPU': give it as .*num_gpus"):
+        Program(id="r", main_fn=slow, executor="ray", resources={"resources": {"GPU": 1}})
+    with pytest.raises(InvalidProgram, match="Ray's own resource 'object_store_memory'"):
+        Program(
+            id="r",
+            main_fn=slow,
+            executor="ray",
+            resources={"resources": {"object_store_memory": 1}},
+        )
     with pytest.raises(InvalidProgram, match="resources are for executor='ray'"):
         Program(id="r", main_fn=slow, resources={"num_cpus": 1})
     program = Program(id="r", main_fn=slow, executor="ray", resources={"num_cpus": 2})
@@ -205,3 +224,102 @@ def test_a_lost_node_takes_its_spawns_which_are_replaced_on_a_new_node() -> None
     assert sorted(seen["after"].values()) == sorted([seen["first"], seen["third"]])
     assert seen["runs_on"] == sorted([seen["first"], seen["third"]])
     assert seen["failed"] == 0
+
+
+def test_runners_of_a_process_share_the_ray_they_start_and_the_last_stops_it(
+    tmp_path: Path,
+) -> None:
+    """In a process of its own (`tests/ray_connection_child.py`): a Ray a runner starts lives
+    as long as a runner uses it, however its spawns were made (a program restored from a store
+    makes its spawn on a worker thread, which exits when idle; Ray outlives it); the last
+    runner to stop shuts it down and leaves no thread; a stopped runner starts it no more; a
+    second runner may not point at another cluster."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.ray_connection_child", str(tmp_path / "store.db")],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["first_ran"] is True
+    assert seen["up_after_first"] is False
+    assert seen["restored_placed"] is True
+    assert seen["restored_ran_later"] is True
+    assert "ray_address='127.0.0.1:" in seen["other_address"]
+    assert "cannot be used" in seen["other_address"]
+    assert (seen["up_after_one"], seen["two_ran"], seen["up_after_two"]) == (True, True, False)
+    assert seen["threads_after"] == []
+    assert seen["late"].startswith("RunnerStopped")
+    assert "has stopped" in seen["queued_start"]
+    assert seen["up_at_end"] is False
+
+
+def test_an_unreachable_ray_address_fails_the_install_at_once() -> None:
+    """A `ray_address` where nothing listens fails `install` of a Ray program in seconds
+    (Ray itself would retry for minutes), naming the address; a malformed one too."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    runner = Runner(id="ray-nowhere", ray_address=f"127.0.0.1:{port}")
+    try:
+        program = Program(id="r", main_fn=node_and_pid, executor="ray")
+        with pytest.raises(ConnectionError, match=rf"ray_address='127.0.0.1:{port}': nothing"):
+            runner.install(program)
+        assert runner.programs() == []
+    finally:
+        runner.stop()
+    runner = Runner(id="ray-malformed", ray_address="ray://:x")
+    try:
+        with pytest.raises(ValueError, match=r"ray_address='ray://:x' is not an address"):
+            runner.install(Program(id="r", main_fn=node_and_pid, executor="ray"))
+    finally:
+        runner.stop()
+
+
+def test_an_address_other_than_the_connected_rays_is_named_in_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Ray connected already (by its user) is used as it is: a runner whose `ray_address`
+    names it says nothing; one that names another is warned that its address is not used."""
+    ray = pytest.importorskip("ray")
+    program = Program(id="r", main_fn=node_and_pid, executor="ray")
+    same = Runner(id="ray-same", ray_address=ray.get_runtime_context().gcs_address)
+    listener = socket.create_server(("127.0.0.1", 0))
+    other = Runner(id="ray-other", ray_address=f"127.0.0.1:{listener.getsockname()[1]}")
+    try:
+        with caplog.at_level(logging.WARNING, logger="actors.ray"):
+            same.install(program)
+            assert caplog.records == []
+            other.install(program)
+        (record,) = caplog.records
+        assert "connected already in this process (by its user" in record.getMessage()
+        assert f"ray_address='127.0.0.1:{listener.getsockname()[1]}' is not used" in (
+            record.getMessage()
+        )
+    finally:
+        listener.close()
+        same.stop()
+        other.stop()
+
+
+def test_a_spawn_no_node_has_room_for_is_named_in_a_warning(
+    runner: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Ray spawn asking for what no node of the cluster has (a GPU on a CPU-only cluster)
+    waits unplaced, and a warning says so once, naming the spawn and what it asks for; it is
+    stopped like any other."""
+    resources = {"num_gpus": 1}
+    with caplog.at_level(logging.WARNING, logger="actors.ray"):
+        runner.install(Program(id="g", main_fn=node_and_pid, executor="ray", resources=resources))
+        runner.spawn("g", 2)
+        (record,) = eventually(lambda: caplog.records, timeout=30)
+    assert "asks Ray for {'CPU': 1, 'GPU': 1}, which no node of the cluster has" in (
+        record.getMessage()
+    )
+    assert "actors-ray-test-g-1 asks" in record.getMessage()
+    assert [s.node for s in runner.spawns("g")] == [None, None]
+    runner.unspawn("g", 2)
+    assert runner.spawns("g") == []

@@ -8,7 +8,7 @@ that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
 - `Dispatcher`, `Mailbox`: a few threads that run many actors' mailboxes.
 - `WorkerPool`: the threads that run user code.
 - `Executor` (`ThreadExecutor`, `ProcessExecutor`, `RayExecutor`): where a spawn's calls run;
-  `RayConnection`: a runner's hold on Ray.
+  `RayConnection` (`_ray_connection.py`): a runner's hold on Ray.
 - `Activity`, `RunTicket`: what is in flight, so `settle()` can wait instead of sleeping.
 - `Request`, `resolve`, `gather`: answers through reply futures, so no actor ever waits.
 - `Runtime`: what one runner's actors share.
@@ -29,7 +29,8 @@ from actors.runtime._context import (
 from actors.runtime._dispatcher import Dispatcher, Mailbox, StopFlag, runs_actors
 from actors.runtime._executor import Executor, ExecutorLost, ThreadExecutor
 from actors.runtime._process_executor import ChildDied, ChildProcess, ProcessExecutor
-from actors.runtime._ray_executor import RayConnection, RayExecutor, RaySpawnWorker, ray_module
+from actors.runtime._ray_connection import RayConnection, ray_module
+from actors.runtime._ray_executor import RayExecutor, RaySpawnWorker
 from actors.runtime._replies import Request, gather, resolve
 from actors.runtime._runtime import (
     ACTOR_STOP_TIMEOUT,

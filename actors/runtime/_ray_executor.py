@@ -7,44 +7,20 @@ The function goes to the actor once, when it is made; a call is an actor method 
 answer the spawn's worker thread waits for. Killing the spawn `ray.kill`s its actor (a call
 under way ends at once); an actor that dies, with its node or on its own, is a lost spawn: a
 call under way raises `ExecutorLost`, and an idle one is noticed at once by a watch call that
-never answers while the actor lives.
-
-`RayConnection` is the runner's hold on Ray: the first Ray spawn connects (to `ray_address`,
-or to what `ray.init()` finds: `RAY_ADDRESS`, else a new local cluster), the runner's stop lets
-go, and Ray is shut down only if this process started it and no runner still uses it.
+never answers while the actor lives. The runner's hold on Ray is its `RayConnection`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.runtime._executor import Executor, ExecutorLost
+from actors.runtime._ray_connection import RayConnection, ray_module
 
-__all__ = ["RayConnection", "RayExecutor", "RaySpawnWorker", "ray_module"]
-
-logger = logging.getLogger("actors.ray")
-
-
-#: Ray's driver replaces `builtins.print` (to draw its progress bars around it) the first time
-#: it shows a worker's output; a scheduler should not change its user's `print` behind their
-#: back. An environment variable set by the user still wins.
-_RAY_ENVIRONMENT = {"RAY_TQDM_PATCH_PRINT": "0"}
-
-
-def ray_module() -> Any:
-    """The `ray` package, or an `ImportError` that says how to install it."""
-    for name, value in _RAY_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    try:
-        import ray
-    except ImportError as error:
-        msg = "executor='ray' needs Ray: pip install 'actors[ray]'"
-        raise ImportError(msg) from error
-    return ray
+__all__ = ["RayExecutor", "RaySpawnWorker"]
 
 
 class RaySpawnWorker:
@@ -82,53 +58,6 @@ def _remote_worker() -> Any:
         return _remote_class
 
 
-class RayConnection:
-    """A runner's use of Ray: connected at its first Ray spawn, let go at its stop.
-
-    Args:
-        address: the cluster to connect to (`"ray://host:10001"`, `"auto"`, `"host:6379"`),
-            or `None` for what `ray.init()` finds (`RAY_ADDRESS`, else a new local cluster).
-    """
-
-    _users = 0  # runners of this process holding Ray
-    _started_here = False  # whether one of them started it (then the last one shuts it down)
-    _lock = threading.Lock()
-
-    def __init__(self, address: str | None = None) -> None:
-        self.address = address
-        self._held = False
-
-    def ensure(self) -> None:
-        """Connect (once per process; a Ray the user started already is used as it is)."""
-        cls = type(self)
-        with cls._lock:
-            if self._held:
-                return
-            ray = ray_module()
-            if not ray.is_initialized():
-                ray.init(
-                    address=self.address,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    configure_logging=False,
-                )
-                cls._started_here = True
-            cls._users += 1
-            self._held = True
-
-    def release(self) -> None:
-        """Let go; the last runner lets Ray go too, if a runner of this process started it."""
-        cls = type(self)
-        with cls._lock:
-            if not self._held:
-                return
-            self._held = False
-            cls._users -= 1
-            if cls._users == 0 and cls._started_here:
-                cls._started_here = False
-                ray_module().shutdown()
-
-
 class RayExecutor(Executor):
     """Calls in a Ray actor of the spawn's own, made with `options` (Ray's actor options:
     `num_cpus`, `num_gpus`, `memory`, `runtime_env`, `resources`, ...)."""
@@ -153,13 +82,20 @@ class RayExecutor(Executor):
 
     def start(self, placed: Callable[[str], None], lost: Callable[[ExecutorLost], None]) -> None:
         try:
+            if self._killed:
+                return
             self._connection.ensure()
+            options = {"num_cpus": 1, **self._options}
+            self._connection.warn_if_no_node_fits(self.name, options)
+            # Made outside the lock (it may wait on the cluster): a kill meanwhile waits not.
+            actor = _remote_worker().options(**options).remote(self.function)
             with self._lock:
-                if self._killed:
-                    return
-                options = {"num_cpus": 1, **self._options}
-                actor = _remote_worker().options(**options).remote(self.function)
-                self._actor = actor
+                killed = self._killed
+                if not killed:
+                    self._actor = actor
+            if killed:
+                self._connection.kill_later(self.name, actor)
+                return
         finally:
             self._started.set()
 
@@ -201,9 +137,5 @@ class RayExecutor(Executor):
             self._killed = True
             actor, self._actor = self._actor, None
         self._started.set()
-        if actor is None:
-            return
-        try:
-            ray_module().kill(actor, no_restart=True)
-        except Exception as error:  # noqa: BLE001 - Ray gone (shut down, cluster lost): so is it
-            logger.debug("%s: its Ray actor could not be killed: %s", self.name, error)
+        if actor is not None:
+            self._connection.kill_later(self.name, actor)

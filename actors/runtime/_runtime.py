@@ -22,7 +22,7 @@ from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import stop_actor
 from actors.runtime._context import here
 from actors.runtime._dispatcher import Dispatcher
-from actors.runtime._ray_executor import RayConnection
+from actors.runtime._ray_connection import RayConnection
 from actors.runtime._workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 __all__ = [

@@ -1,0 +1,267 @@
+"""RayConnection: a runner's hold on Ray, from its first Ray spawn to its stop.
+
+The first Ray spawn of a process connects (to `ray_address`, or to what `ray.init()` finds:
+`RAY_ADDRESS`, else a new local cluster); the runner's stop lets go, and Ray is shut down only
+if this process started it and no runner still uses it. A Ray the user started already is
+used as it is.
+
+Ray is started, and shut down, on a thread of its own (`actors-ray`) that lives as long as
+Ray does: a local cluster's processes are told to die with the thread that started them
+(Linux's parent-death signal follows the thread, not the process), so starting it on a
+worker thread, which exits when idle, would take the cluster down a few seconds later.
+
+Kills of Ray actors go to a thread of the connection's (`actors-ray-kill`), so a spawn's stop
+never waits on the cluster; the runner's stop waits for them before it lets Ray go.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["CONNECT_TIMEOUT", "RayConnection", "ray_module"]
+
+logger = logging.getLogger("actors.ray")
+
+#: Seconds a runner waits for Ray to start or connect before it gives up (a local cluster
+#: takes a few seconds; an address that answers but is no Ray would be waited on for ever).
+CONNECT_TIMEOUT = 120.0
+
+#: Ray's driver replaces `builtins.print` (to draw its progress bars around it) the first time
+#: it shows a worker's output; a scheduler should not change its user's `print` behind their
+#: back. An environment variable set by the user still wins.
+_RAY_ENVIRONMENT = {"RAY_TQDM_PATCH_PRINT": "0"}
+
+#: `Program(resources=...)` keys, by the name Ray gives the resource on a node.
+_NODE_RESOURCES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+
+
+def ray_module() -> Any:
+    """The `ray` package, or an `ImportError` that says how to install it."""
+    for name, value in _RAY_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    try:
+        import ray
+    except ImportError as error:
+        msg = "executor='ray' needs Ray: pip install 'actors[ray]'"
+        raise ImportError(msg) from error
+    return ray
+
+
+def _check_reachable(address: str | None) -> None:
+    """Raise at once if `address` names a host and port where nothing listens (Ray itself
+    would retry for minutes)."""
+    if address is None or ("://" not in address and ":" not in address):
+        return  # "auto", "local", or what ray.init() finds by itself
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        msg = f"ray_address={address!r} is not an address Ray takes (host:port, ray://host:port)"
+        raise ValueError(msg)
+    try:
+        socket.create_connection((host, port), timeout=5.0).close()
+    except OSError as error:
+        msg = (
+            f"ray_address={address!r}: nothing answers at {host}:{port} ({error}); start the "
+            "cluster (`ray start --head`) or correct the address"
+        )
+        raise ConnectionError(msg) from None
+
+
+class _RayKeeper(threading.Thread):
+    """The thread Ray is started on, and shut down on, when this process starts it."""
+
+    def __init__(self, address: str | None) -> None:
+        super().__init__(name="actors-ray", daemon=True)
+        self.address = address
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        ray = ray_module()
+        try:
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        except BaseException as error:  # noqa: BLE001 - told to whoever waits for Ray
+            self.error = error
+            self.ready.set()
+            return
+        self.ready.set()
+        self._done.wait()
+        ray.shutdown()
+
+    def stop(self, timeout: float) -> None:
+        self._done.set()
+        self.join(timeout)
+
+
+class RayConnection:
+    """A runner's use of Ray: connected at its first Ray spawn, let go at its stop; after its
+    stop, it connects no more.
+
+    Args:
+        address: the cluster to connect to (`"ray://host:10001"`, `"auto"`, `"host:6379"`),
+            or `None` for what `ray.init()` finds (`RAY_ADDRESS`, else a new local cluster).
+    """
+
+    _users = 0  # runners of this process holding Ray
+    _keeper: _RayKeeper | None = None  # the thread that started Ray, if this process did
+    _lock = threading.Lock()
+
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address
+        self._held = False
+        self._closed = False
+        self._checked: set[str] = set()  # requests checked against the nodes
+        self._kills: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._killer: threading.Thread | None = None
+        self._killer_lock = threading.Lock()
+
+    def ensure(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Connect, once per process, within `timeout` seconds.
+
+        Raises:
+            RuntimeError: the runner has stopped, or Ray is connected elsewhere already by
+                another runner of this process.
+            ConnectionError, ValueError: `ray_address` is unreachable or malformed.
+            TimeoutError: Ray did not start or connect in time.
+        """
+        cls = type(self)
+        if not self._held:
+            _check_reachable(self.address or os.environ.get("RAY_ADDRESS"))
+        with cls._lock:
+            if self._closed:
+                msg = "the runner has stopped: its Ray spawns are not made"
+                raise RuntimeError(msg)
+            if self._held:
+                return
+            ray = ray_module()
+            keeper = cls._keeper
+            if keeper is None and not ray.is_initialized():
+                keeper = cls._keeper = _RayKeeper(self.address)
+                keeper.start()
+            elif not self._connected_to(keeper, ray):
+                where = f"{keeper.address!r}, for another runner" if keeper else "by its user"
+                msg = f"Ray was connected already in this process ({where}; one Ray per "
+                msg += f"process): ray_address={self.address!r}"
+                if keeper is not None:
+                    raise RuntimeError(f"{msg} cannot be used")
+                logger.warning("%s is not used", msg)
+            cls._users += 1
+            self._held = True
+        if keeper is not None:
+            self._wait_for(keeper, timeout)
+
+    def _connected_to(self, keeper: _RayKeeper | None, ray: Any) -> bool:
+        """Whether Ray, connected already, is at this runner's `ray_address`, as far as can
+        be told (`None` and `"auto"` take any; else the keeper's address or Ray's own)."""
+        if self.address in (None, "auto") or (keeper and self.address == keeper.address):
+            return True
+        if keeper is not None and not keeper.ready.is_set():
+            return False
+        return bool(self.address == ray.get_runtime_context().gcs_address)
+
+    def _wait_for(self, keeper: _RayKeeper, timeout: float) -> None:
+        if keeper.ready.wait(timeout) and keeper.error is None:
+            return
+        self._let_go()
+        where = f"ray_address={self.address!r}" if self.address else "a local Ray cluster"
+        if keeper.error is not None:
+            msg = f"{where}: Ray did not start: {keeper.error}"
+            raise ConnectionError(msg) from keeper.error
+        msg = f"{where}: Ray did not start or connect within {timeout:g} s"
+        raise TimeoutError(msg)
+
+    def release(self) -> None:
+        """Let go, for good; the last runner lets Ray go too, if this process started it (it
+        first waits for the Ray actors it is killing)."""
+        self._drain_kills()
+        with RayConnection._lock:
+            self._closed = True
+        self._let_go()
+
+    def _let_go(self) -> None:
+        cls = type(self)
+        with cls._lock:
+            if not self._held:
+                return
+            self._held = False
+            cls._users -= 1
+            keeper = cls._keeper
+            if cls._users == 0 and keeper is not None:
+                cls._keeper = None
+                # Under the lock: a runner starting meanwhile waits for Ray to be gone. One
+                # still starting shuts Ray down itself once it has started.
+                keeper.stop(timeout=60.0 if keeper.ready.is_set() else 0.0)
+
+    # --- kills ------------------------------------------------------------------------------
+
+    def kill_later(self, name: str, actor: Any) -> None:
+        """`ray.kill` `actor` (spawn `name`'s) on the connection's kill thread: a spawn's
+        stop never waits on the cluster."""
+        self._kills.put((name, actor))
+        with self._killer_lock:
+            if self._killer is None:
+                self._killer = threading.Thread(
+                    target=self._kill_all, name="actors-ray-kill", daemon=True
+                )
+                self._killer.start()
+
+    def _kill_all(self) -> None:
+        ray = ray_module()
+        while True:
+            try:
+                name, actor = self._kills.get(timeout=1.0)
+            except queue.Empty:
+                with self._killer_lock:
+                    if self._kills.empty():  # else a kill came as it timed out: go on
+                        self._killer = None
+                        return
+                continue
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception as error:  # noqa: BLE001 - Ray gone (shut down, cluster lost): so is it
+                logger.debug("%s: its Ray actor could not be killed: %s", name, error)
+
+    def _drain_kills(self) -> None:
+        with self._killer_lock:
+            killer = self._killer
+        if killer is not None:
+            killer.join(30.0)
+
+    # --- placement --------------------------------------------------------------------------
+
+    def warn_if_no_node_fits(self, name: str, options: Mapping[str, Any]) -> None:
+        """Log a warning if no node of the cluster has what `options` ask for (a spawn waits
+        for a node that has, which Ray's autoscaler may add, or never); checked once per
+        runner and request, at the first spawn that makes it."""
+        wanted = {_NODE_RESOURCES[k]: v for k, v in options.items() if k in _NODE_RESOURCES}
+        wanted.update(options.get("resources", {}))
+        wanted = {key: amount for key, amount in wanted.items() if amount}
+        key = repr(sorted(wanted.items()))
+        if not wanted or key in self._checked:
+            return
+        self._checked.add(key)
+        nodes = [n.get("Resources", {}) for n in ray_module().nodes() if n.get("Alive")]
+        if any(all(node.get(r, 0) >= amount for r, amount in wanted.items()) for node in nodes):
+            return
+        logger.warning(
+            "%s asks Ray for %s, which no node of the cluster has: it waits, unplaced, until a "
+            "node that has joins (Ray's autoscaler adds one only if it is configured to)",
+            name,
+            wanted,
+        )
