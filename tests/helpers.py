@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -49,3 +51,25 @@ class Gate:
 
     def open(self) -> None:
         self.opened.set()
+
+
+def child_processes() -> dict[int, str]:
+    """This process's child processes, as the OS sees them (zombies included, which
+    `multiprocessing.active_children()` would not show): each pid and its command line, a
+    zombie's being its name in brackets."""
+    me = os.getpid()
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        # "pid (name) state ppid ...": the name may hold spaces and parentheses of its own.
+        name, _, rest = stat.partition(" (")[2].rpartition(")")
+        if int(rest.split()[1]) == me:
+            text = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+            found[int(entry.name)] = text or f"[{name}]"
+    return found

@@ -1,18 +1,43 @@
 """ChildProcess and `Program(executor="process")`: each spawn runs its runs in a child process
 of its own, reused; a timeout kills a stuck child and the spawn is replaced; a child that dies
-is a dead spawn, replaced; errors come back as raised; nothing is left after `stop()`."""
+is a dead spawn, replaced, whether it dies during a run or between runs; killing never waits;
+errors come back as raised; no process is left after `stop()`, as the OS sees it."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
+import signal
+import threading
 import time
 
 import pytest
 
 from actors import InvalidProgram, Program, Runner, RunRecord
-from actors.runtime import ChildDied, ChildProcess
+from actors.runtime import ChildDied, ChildProcess, ChildWatcher, ExecutorLost
+from tests.helpers import child_processes, eventually
 from tests.process_jobs import crash, fail, pid, spin, stuck
+
+
+def _new_children(before: dict[int, str]) -> dict[int, str]:
+    """Child processes of ours (zombies too) that were not there `before`, but the resource
+    tracker."""
+    return {
+        pid: cmd
+        for pid, cmd in child_processes().items()
+        if pid not in before and "resource_tracker" not in cmd
+    }
+
+
+def _left_behind(before: dict[int, str]) -> dict[int, str]:
+    """Child processes of ours not there `before` (another test's Ray, say), and any
+    multiprocessing one: the resource tracker counts even if an earlier test started it."""
+    return {
+        pid: cmd
+        for pid, cmd in child_processes().items()
+        if pid not in before or "multiprocessing" in cmd
+    }
 
 
 def test_a_child_runs_calls_and_is_reused() -> None:
@@ -27,6 +52,7 @@ def test_a_child_runs_calls_and_is_reused() -> None:
         assert child.call(pid, None, None) == first  # an error does not cost the child
     finally:
         child.kill()
+    assert child.wait(5)
     assert multiprocessing.active_children() == []
 
 
@@ -37,6 +63,74 @@ def test_a_child_that_dies_fails_its_call() -> None:
     with pytest.raises(ChildDied, match="exit code 3"):
         child.call(crash, None, None)
     child.kill()
+    assert child.wait(5)
+
+
+def test_a_child_that_dies_while_idle_is_reported_lost_once_and_never_restarted() -> None:
+    """A child killed (SIGKILL) between calls is reported through `lost` with no call made,
+    naming its exit code; the next call fails instead of starting a child quietly. A child
+    killed by `kill()` is not reported."""
+    reports: queue.SimpleQueue[ExecutorLost] = queue.SimpleQueue()
+    child = ChildProcess("test-child")
+    child.lost = reports.put
+    os.kill(child.call(pid, None, None), signal.SIGKILL)
+    assert "exit code -9" in str(reports.get(timeout=5))
+    assert child.wait(5)
+    with pytest.raises(ChildDied, match="exit code -9"):
+        child.call(pid, None, None)
+    child.kill()
+
+    killed = ChildProcess("test-killed")
+    killed.lost = reports.put
+    killed.call(pid, None, None)
+    killed.kill()
+    assert killed.wait(5)
+    assert reports.empty()
+
+
+def test_a_child_killed_while_it_starts_is_not_left_alive() -> None:
+    """`kill()` while the child of a first call is still starting (forked, not yet
+    answering) ends that call with ChildDied, and the child does not stay alive."""
+    before = child_processes()
+    child = ChildProcess("test-starting")
+    outcome: list[BaseException] = []
+
+    def first_call() -> None:
+        try:
+            child.call(pid, None, None)
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=first_call)
+    caller.start()
+    started = eventually(lambda: _new_children(before))  # forked: its boot takes ~0.1 s
+    child.kill()
+    caller.join(10)
+    assert child.wait(5)
+    assert [type(error) for error in outcome] == [ChildDied]
+    assert not set(started) & set(child_processes())
+
+
+def test_closing_a_watcher_waits_for_a_start_under_way_and_kills_its_child() -> None:
+    """`close()` while a child is starting waits for it to be watched, kills it, and returns
+    `True` once it is reaped (its end reported as killed); a closed watcher refuses starts."""
+    watcher = ChildWatcher("test-watcher")
+    ends: queue.SimpleQueue[tuple[int | None, bool]] = queue.SimpleQueue()
+    closed: list[bool] = []
+    assert watcher.starting()
+    closer = threading.Thread(target=lambda: closed.append(watcher.close(10)))
+    closer.start()
+    eventually(lambda: watcher._closed)  # closing, the start still under way
+    process = multiprocessing.get_context("spawn").Process(
+        target=time.sleep, args=(60,), daemon=True
+    )
+    process.start()
+    watcher.watch(process, lambda code, killed: ends.put((code, killed)))
+    closer.join(10)
+    assert closed == [True]
+    assert ends.get(timeout=1) == (-signal.SIGKILL, True)
+    assert not watcher.starting()
+    assert multiprocessing.active_children() == []
 
 
 def test_process_spawns_run_in_their_own_child() -> None:
@@ -76,6 +170,38 @@ def test_a_child_that_dies_is_a_dead_spawn_replaced_where_min_asks() -> None:
         (replacement,) = runner.spawns("c")
         assert replacement.id != first.id
         assert runner.info("c").failed == 1
+
+
+def test_a_child_that_dies_while_idle_is_noticed_and_its_spawn_replaced() -> None:
+    """A spawn's child killed with SIGKILL between runs is noticed with no run to find it:
+    the spawn is dead and a fresh one replaces it (the pool back at `min`), whose run goes
+    to a new child; no run failed."""
+    with Runner() as runner:
+        runner.install(Program(id="idle", main_fn=pid, executor="process", min=1))
+        (first,) = runner.spawns("idle")
+        old_pid = runner.trigger("idle")
+        os.kill(old_pid, signal.SIGKILL)
+        eventually(lambda: {spawn.id for spawn in runner.spawns("idle")} - {first.id})
+        runner.settle()
+        (replacement,) = runner.spawns("idle")
+        assert replacement.id != first.id
+        assert runner.trigger("idle") not in (old_pid, os.getpid())
+        assert runner.info("idle").failed == 0
+
+
+def test_killing_a_spawn_whose_child_is_starting_leaves_no_child() -> None:
+    """`kill_spawn` while the spawn's first run waits for its child to start fails that run,
+    and the child does not stay alive (its replacement starts none before it runs)."""
+    before = child_processes()
+    with Runner() as runner:
+        runner.install(Program(id="k", main_fn=stuck, executor="process", min=1))
+        (spawn,) = runner.spawns("k")
+        future = runner.trigger("k", wait=False)
+        eventually(lambda: _new_children(before))  # forked: its boot takes ~0.1 s
+        runner.kill_spawn("k", spawn.id)
+        with pytest.raises(Exception, match=f"spawn {spawn.id} \\(killed\\)"):
+            future.result(10)
+        eventually(lambda: not _new_children(before))
 
 
 def test_an_error_in_a_child_comes_back_as_raised() -> None:
@@ -118,3 +244,21 @@ def test_no_child_is_left_after_stop() -> None:
     runner.trigger("busy", wait=False)
     runner.stop(timeout=0.5)
     assert multiprocessing.active_children() == []
+
+
+def test_stop_during_a_run_is_prompt_and_leaves_no_process_at_all() -> None:
+    """`stop(timeout=0.5)` while a child is inside a stuck run returns within a moment of
+    its timeout, and no child process of this one is left, as the OS sees it (zombies
+    included), not even multiprocessing's resource tracker, which `active_children()` does
+    not list."""
+    before = child_processes()
+    runner = Runner()
+    runner.install(Program(id="idle", main_fn=pid, executor="process", min=1))
+    runner.install(Program(id="busy", main_fn=stuck, executor="process", min=1))
+    runner.trigger("idle")
+    runner.trigger("busy", wait=False)
+    eventually(lambda: runner.info("busy").running)
+    began = time.monotonic()
+    runner.stop(timeout=0.5)
+    assert time.monotonic() - began < 3.0
+    assert _left_behind(before) == {}

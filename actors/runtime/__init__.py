@@ -8,7 +8,8 @@ that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
 - `Dispatcher`, `Mailbox`: a few threads that run many actors' mailboxes.
 - `WorkerPool`: the threads that run user code.
 - `Executor` (`ThreadExecutor`, `ProcessExecutor`, `RayExecutor`): where a spawn's calls run;
-  `RayConnection` (`_ray_connection.py`): a runner's hold on Ray.
+  `ChildWatcher`: kills, reaps and watches a runner's child processes; `RayConnection`
+  (`_ray_connection.py`): a runner's hold on Ray.
 - `Activity`, `RunTicket`: what is in flight, so `settle()` can wait instead of sleeping.
 - `Request`, `resolve`, `gather`: answers through reply futures, so no actor ever waits.
 - `Runtime`: what one runner's actors share.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import Actor, forward_answer, handles, post, stop_actor
+from actors.runtime._children import CHILD_STOP_TIMEOUT, ChildWatcher
 from actors.runtime._context import (
     call_user_code,
     here,
@@ -43,6 +45,7 @@ from actors.runtime._workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 __all__ = [
     "ACTOR_STOP_TIMEOUT",
+    "CHILD_STOP_TIMEOUT",
     "DEFAULT_DISPATCHER_THREADS",
     "DEFAULT_MAX_WORKERS",
     "Activity",
@@ -50,6 +53,7 @@ __all__ = [
     "Alarm",
     "ChildDied",
     "ChildProcess",
+    "ChildWatcher",
     "Dispatcher",
     "Executor",
     "ExecutorLost",

@@ -44,7 +44,9 @@ class Executor(ABC):
     def start(  # noqa: B027 - threads and child processes need no start: nothing to do
         self, placed: Callable[[str], None], lost: Callable[[ExecutorLost], None]
     ) -> None:
-        """Make the place calls run in, ahead of the first call, on a worker thread.
+        """Make the place calls run in, ahead of the first call: on a worker thread if it
+        takes long (a Ray actor), else (a child process, which starts at its first call, and
+        only keeps `lost`) on the spawn actor's own thread, so it must not wait.
 
         Args:
             placed: called (from any thread) with the node once it is known.

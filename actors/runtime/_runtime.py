@@ -20,6 +20,7 @@ from pykka import ActorRef
 
 from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import stop_actor
+from actors.runtime._children import CHILD_STOP_TIMEOUT, ChildWatcher
 from actors.runtime._context import here
 from actors.runtime._dispatcher import Dispatcher
 from actors.runtime._ray_connection import RayConnection
@@ -100,6 +101,8 @@ class Runtime:
         self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
         self._condition = threading.Condition()
         self._actors: dict[str, ActorRef[Any]] = {}
+        #: Kills, reaps and watches the child processes of `executor="process"` spawns.
+        self.children = ChildWatcher(f"actors-{name}-children", holds_tracker=True)
         #: Connected at the first Ray spawn, let go at `shutdown` (after every spawn stopped).
         self.ray = RayConnection(ray_address)
 
@@ -212,7 +215,8 @@ class Runtime:
             return
 
     def shutdown(self, work_deadline: float | None = None) -> None:
-        """Stop every actor still alive, then the dispatcher and the worker threads.
+        """Stop every actor still alive, then the dispatcher, the child processes (killed and
+        reaped: none is left) and the worker threads.
 
         Args:
             work_deadline: a `time.monotonic()` time until which worker threads still inside
@@ -228,6 +232,9 @@ class Runtime:
         if left:
             logger.warning("%d actor(s) of runner %r did not stop in time", left, self.name)
         self.dispatcher.shutdown(max(0.1, actor_deadline - time.monotonic()))
+        # The stopped spawns asked for their children's kills; this waits for the reaps (and
+        # kills any child left), so a run in one ends now and its worker is not waited for.
+        self.children.close(CHILD_STOP_TIMEOUT)
         wait_for_work = 0.0 if work_deadline is None else work_deadline - time.monotonic()
         stuck = self.workers.shutdown(
             max(0.05, wait_for_work), abandoned=self.activity.abandoned_threads

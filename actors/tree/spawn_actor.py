@@ -4,8 +4,9 @@ The run itself happens on a worker thread, never on the actor's message loop: th
 the run to the runtime's worker pool and goes back to its mailbox. The worker calls `main_fn`
 through the spawn's executor (right there for `executor="thread"`; in the spawn's child process
 or Ray actor for `"process"` and `"ray"`), then reports the run, on the spawn's behalf, with a
-`RunFinished` message to the ProgramActor. A stopped spawn kills its executor's process or actor;
-one whose process or actor is lost tells the ProgramActor it died (`SpawnDied`).
+`RunFinished` message to the ProgramActor. A stopped spawn kills its executor's process or actor
+(without waiting: the runtime's child watcher, or Ray, does the rest); one whose process or
+actor is lost, during a run or while idle, tells the ProgramActor it died (`SpawnDied`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class SpawnActor(Actor):
     def on_start(self) -> None:
         if isinstance(self.executor, RayExecutor):  # the actor is made on a worker thread
             self.runtime.run_user_code(self._start_executor)
+        elif isinstance(self.executor, ProcessExecutor):  # only keeps its callback: cheap
+            self._start_executor()
 
     def _start_executor(self) -> None:
         program_ref, spawn_id = self.program_ref, self.spawn_id
@@ -127,7 +130,7 @@ def _executor(runtime: Runtime, program: Program, spawn_id: str) -> Executor:
     name = f"actors-{runtime.name}-{spawn_id}"
     match program.executor:
         case "process":
-            return ProcessExecutor(program.main_fn, name)
+            return ProcessExecutor(program.main_fn, name, runtime.children)
         case "ray":
             options = program.resources
             return RayExecutor(program.main_fn, name, connection=runtime.ray, options=options)
