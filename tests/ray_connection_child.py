@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from actors import Program, Runner
-from actors.runtime import ray_module
+from actors.runtime import RayConnection, ray_module
 from tests.process_jobs import node_and_pid
 
 #: A little more than the seconds a runtime's idle worker thread lives.
@@ -35,6 +35,66 @@ def main(store: str) -> None:
     ray = ray_module()
     seen: dict[str, Any] = {}
     program = Program(id="r", main_fn=node_and_pid, executor="ray", min=1)
+
+    # An address where nothing listens fails the install in seconds, naming it.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    nowhere = Runner(id="nowhere", ray_address=f"127.0.0.1:{port}")
+    began = time.monotonic()
+    try:
+        nowhere.install(program)
+    except ConnectionError as error:
+        seen["unreachable"] = str(error)
+    seen["unreachable_s"] = time.monotonic() - began
+    seen["unreachable_programs"] = nowhere.programs()
+    nowhere.stop()
+    malformed = Runner(id="malformed", ray_address="ray://:x")
+    try:
+        malformed.install(program)
+    except ValueError as error:
+        seen["malformed"] = str(error)
+    malformed.stop()
+
+    # Two spawns of one runner start at once: both return once Ray is up, not before.
+    both = RayConnection()
+    up: list[bool] = []
+
+    def start() -> None:
+        both.ensure()
+        up.append(ray.is_initialized())
+
+    starts = [threading.Thread(target=start) for _ in range(2)]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join(120)
+    seen["both_up"] = up
+    both.release()
+
+    # A runner stopped while Ray is still starting: its start fails, and the next runner's
+    # start waits for that Ray to be shut down, then starts its own.
+    stopped = RayConnection()
+    failed: list[str] = []
+
+    def start_stopped() -> None:
+        try:
+            stopped.ensure()
+        except RuntimeError as error:
+            failed.append(str(error))
+
+    starting = threading.Thread(target=start_stopped)
+    starting.start()
+    while not ours():  # the keeper thread is starting Ray
+        time.sleep(0.01)  # sleep-ok: polling for another thread's progress
+    stopped.release()
+    starting.join(120)
+    seen["stopped_while_starting"] = failed
+    after = RayConnection()
+    after.ensure()
+    seen["up_after_restart"] = ray.is_initialized()
+    after.release()
+    seen["down_after_restart"] = not ray.is_initialized()
 
     first = Runner(id="first", store=store)
     first.install(program)

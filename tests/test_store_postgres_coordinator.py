@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from actors.errors import StoreError
+from actors.store import postgres_coordinator
 from actors.store.abc import Command, Write
 from actors.store.postgres import PostgresStore
 from actors.store.postgres_coordinator import PostgresCoordinator, session_name
@@ -161,6 +162,7 @@ def test_only_a_lapsed_process_stuck_in_a_transaction_has_its_sessions_ended(url
         assert wait_for_locks(url, 2)
         later = T + LEASE + SECOND
         b = join(url, "b", now=later)
+        b.stuck_after = 60.0  # however slow this machine, both transactions are young
         assert b.claim(now=later, span=LEASE).keys() == set(unlocked(url)) - {"p00", "p01"}
         assert sorted(sessions(url)) == sorted([session_name("a", 4242, "gone"), session_name("a")])
         b.stuck_after = 0.0  # both transactions are old enough now
@@ -173,9 +175,12 @@ def test_only_a_lapsed_process_stuck_in_a_transaction_has_its_sessions_ended(url
             conn.close()
 
 
-def test_a_runner_restarted_with_its_id_ends_its_predecessors_sessions(url: str) -> None:
+def test_a_runner_restarted_with_its_id_ends_its_predecessors_sessions(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A runner joining under the id of a lapsed runner of another process ends that process's
-    sessions (what it held it held in a process gone or frozen), and keeps its own."""
+    sessions stuck in a transaction (what it held it held in a process gone or frozen)."""
+    monkeypatch.setattr(postgres_coordinator, "STUCK_AFTER", 0.0)
     a = join(url, "a")
     a.claim(now=T, span=LEASE)
     with connect(url) as conn:

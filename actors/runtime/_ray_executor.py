@@ -81,24 +81,6 @@ class RayExecutor(Executor):
         self._started = threading.Event()  # start ended: with an actor, or without
 
     def start(self, placed: Callable[[str], None], lost: Callable[[ExecutorLost], None]) -> None:
-        try:
-            if self._killed:
-                return
-            self._connection.ensure()
-            options = {"num_cpus": 1, **self._options}
-            self._connection.warn_if_no_node_fits(self.name, options)
-            # Made outside the lock (it may wait on the cluster): a kill meanwhile waits not.
-            actor = _remote_worker().options(**options).remote(self.function)
-            with self._lock:
-                killed = self._killed
-                if not killed:
-                    self._actor = actor
-            if killed:
-                self._connection.kill_later(self.name, actor)
-                return
-        finally:
-            self._started.set()
-
         def on_placed(future: Any) -> None:
             if future.exception() is None:
                 self.node = future.result()[0]
@@ -108,11 +90,28 @@ class RayExecutor(Executor):
             if not self._killed:
                 lost(self._lost(future.exception()))
 
-        actor.where.options(concurrency_group="watch").remote().future().add_done_callback(
-            on_placed
-        )
-        watch = actor.watch.options(concurrency_group="watch").remote()
-        watch.future().add_done_callback(on_watch_ended)
+        try:
+            if self._killed:
+                return
+            self._connection.ensure()
+            options = {"num_cpus": 1, **self._options}
+            with self._connection.in_use():  # the runner's stop waits for these calls
+                self._connection.warn_if_no_node_fits(self.name, options)
+                # Made outside the lock (it may wait on the cluster): a kill waits not.
+                actor = _remote_worker().options(**options).remote(self.function)
+                with self._lock:
+                    killed = self._killed
+                    if not killed:
+                        self._actor = actor
+                if not killed:
+                    where = actor.where.options(concurrency_group="watch").remote()
+                    where.future().add_done_callback(on_placed)
+                    watch = actor.watch.options(concurrency_group="watch").remote()
+                    watch.future().add_done_callback(on_watch_ended)
+            if killed:
+                self._connection.kill_later(self.name, actor)
+        finally:
+            self._started.set()
 
     def call(self, *args: Any) -> Any:
         self._started.wait()  # made by the start job, on another worker thread

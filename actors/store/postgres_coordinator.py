@@ -81,14 +81,16 @@ _END_LAPSED = (
     "|| ' ' || left(md5(r.host || ':' || r.pid), 8) || ' %%' "
     "WHERE (r.heartbeat < %(alive)s OR r.id = ANY(%(dead)s)) AND r.id <> %(me)s "
     "AND a.xact_start < clock_timestamp() - make_interval(secs => %(stuck)s) "
-    "AND a.usename = current_user AND a.pid <> pg_backend_pid()"
+    "AND a.usename = current_user AND a.datname = current_database() "
+    "AND a.pid <> pg_backend_pid()"
 )
 
-#: Ends the sessions of the process a runner id was in before this one (its row lapsed, or
-#: the id could not be taken): what it held, it held in a process that is gone or frozen.
+#: Ends the sessions, stuck in a transaction, of the process a runner id was in before this one
+#: (its row lapsed): what it held, it held in a process that is gone or frozen.
 _END_PREDECESSOR = (
     "SELECT pg_terminate_backend(pid, 200) FROM pg_stat_activity WHERE application_name = "
-    "%s AND usename = current_user AND pid <> pg_backend_pid()"
+    "%s AND xact_start < clock_timestamp() - make_interval(secs => %s) "
+    "AND usename = current_user AND datname = current_database() AND pid <> pg_backend_pid()"
 )
 
 
@@ -137,7 +139,8 @@ class PostgresCoordinator(Coordinator):
                 row, self.runner_id, self._name, pid=pid, host=host, now=now, span=span
             )
             if row is not None and (row[0], row[1]) != (pid, host):
-                conn.execute(_END_PREDECESSOR, (session_name(self.runner_id, row[0], row[1]),))
+                predecessor = session_name(self.runner_id, row[0], row[1])
+                conn.execute(_END_PREDECESSOR, (predecessor, min(self.stuck_after, span / 2e6)))
             conn.execute(_SQL.join, (self.runner_id, pid, host, now, now))
             # What an earlier runner of this id held, it held in a process that is gone.
             self._free_all(conn)
