@@ -14,12 +14,13 @@ from types import MappingProxyType
 from typing import Any
 
 from actors.errors import InvalidProgram
+from actors.runtime import RAY_NODE_RESOURCES
 
 __all__ = ["RESOURCE_KEYS", "check_resources", "ray_installed"]
 
 #: Ray's own resources, which `resources["resources"]` may not name: Ray refuses them there
 #: (they have options of their own), and would only say so when the actor is made.
-_BUILT_IN = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
+_BUILT_IN = {resource: option for option, resource in RAY_NODE_RESOURCES.items()}
 _BUILT_IN_TOO = ("object_store_memory",)
 
 #: The options `resources` may hold, with what each must be.

@@ -31,7 +31,7 @@ from actors.runtime._context import (
 from actors.runtime._dispatcher import Dispatcher, Mailbox, StopFlag, runs_actors
 from actors.runtime._executor import Executor, ExecutorLost, ThreadExecutor
 from actors.runtime._process_executor import ChildDied, ChildProcess, ProcessExecutor
-from actors.runtime._ray_connection import RayConnection, ray_module
+from actors.runtime._ray_connection import RAY_NODE_RESOURCES, RayConnection, ray_module
 from actors.runtime._ray_executor import RayExecutor, RaySpawnWorker
 from actors.runtime._replies import Request, gather, resolve
 from actors.runtime._runtime import (
@@ -48,6 +48,7 @@ __all__ = [
     "CHILD_STOP_TIMEOUT",
     "DEFAULT_DISPATCHER_THREADS",
     "DEFAULT_MAX_WORKERS",
+    "RAY_NODE_RESOURCES",
     "Activity",
     "Actor",
     "Alarm",

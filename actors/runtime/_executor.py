@@ -34,6 +34,10 @@ class Executor(ABC):
     #: The executor's name, as `Program(executor=...)` spells it.
     kind: ClassVar[str]
 
+    #: Whether `start` may wait (on a cluster): then it runs on a worker thread, else on the
+    #: actor's own.
+    slow_start: ClassVar[bool] = False
+
     def __init__(self, function: Callable[..., Any], name: str) -> None:
         self.function = function
         self.name = name

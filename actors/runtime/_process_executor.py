@@ -18,7 +18,6 @@ run.
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -150,9 +149,7 @@ class ChildProcess:
 
     def _ask(self, conn: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         try:
-            conn.send((function, args))
-        except (pickle.PicklingError, TypeError, AttributeError):
-            raise
+            conn.send((function, args))  # one that does not pickle raises as it is
         except (OSError, EOFError) as error:
             raise self._died() from error
         try:
@@ -183,7 +180,7 @@ class ChildProcess:
         if conn is not None:
             conn.close()
         if idle_death and lost is not None:
-            lost(ChildDied(f"{self.name} (pid {self._pid}) ended with exit code {exitcode}"))
+            lost(self._ended_error())
 
     def kill(self) -> None:
         """End the child (a call in progress raises `ChildDied`). Never waits: the watcher's

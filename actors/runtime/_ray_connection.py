@@ -23,10 +23,11 @@ import queue
 import socket
 import threading
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["CONNECT_TIMEOUT", "RayConnection", "ray_module"]
+__all__ = ["CONNECT_TIMEOUT", "RAY_NODE_RESOURCES", "RayConnection", "ray_module"]
 
 logger = logging.getLogger("actors.ray")
 
@@ -39,8 +40,10 @@ CONNECT_TIMEOUT = 120.0
 #: back. An environment variable set by the user still wins.
 _RAY_ENVIRONMENT = {"RAY_TQDM_PATCH_PRINT": "0"}
 
-#: `Program(resources=...)` keys, by the name Ray gives the resource on a node.
-_NODE_RESOURCES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+#: Ray's actor options for its own resources, with the name each resource has on a node.
+RAY_NODE_RESOURCES: Mapping[str, str] = MappingProxyType(
+    {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+)
 
 
 def ray_module() -> Any:
@@ -330,7 +333,7 @@ class RayConnection:
         """Log a warning if no node of the cluster has what `options` ask for (a spawn waits
         for a node that has, which Ray's autoscaler may add, or never); checked once per
         runner and request, at the first spawn that makes it."""
-        wanted = {_NODE_RESOURCES[k]: v for k, v in options.items() if k in _NODE_RESOURCES}
+        wanted = {RAY_NODE_RESOURCES[k]: v for k, v in options.items() if k in RAY_NODE_RESOURCES}
         wanted.update(options.get("resources", {}))
         wanted = {key: amount for key, amount in wanted.items() if amount}
         key = repr(sorted(wanted.items()))

@@ -63,6 +63,7 @@ class RayExecutor(Executor):
     `num_cpus`, `num_gpus`, `memory`, `runtime_env`, `resources`, ...)."""
 
     kind = "ray"
+    slow_start = True  # it connects to Ray and makes an actor
 
     def __init__(
         self,

@@ -140,7 +140,7 @@ class PostgresCoordinator(Coordinator):
             )
             if row is not None and (row[0], row[1]) != (pid, host):
                 predecessor = session_name(self.runner_id, row[0], row[1])
-                conn.execute(_END_PREDECESSOR, (predecessor, min(self.stuck_after, span / 2e6)))
+                conn.execute(_END_PREDECESSOR, (predecessor, self._stuck(span)))
             conn.execute(_SQL.join, (self.runner_id, pid, host, now, now))
             # What an earlier runner of this id held, it held in a process that is gone.
             self._free_all(conn)
@@ -169,8 +169,13 @@ class PostgresCoordinator(Coordinator):
 
     # --- leases -----------------------------------------------------------------------------
 
+    def _stuck(self, span: int) -> float:
+        """Seconds in a transaction after which a lapsed runner's session is stuck (`span`,
+        the lease, is in microseconds)."""
+        return min(self.stuck_after, span / 2e6)
+
     def _params(self, now: int, span: int, dead: Collection[str]) -> dict[str, Any]:
-        stuck = min(self.stuck_after, span / 2e6)
+        stuck = self._stuck(span)
         alive = now - span
         return {
             "me": self.runner_id,

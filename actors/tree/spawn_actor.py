@@ -63,9 +63,9 @@ class SpawnActor(Actor):
         )
 
     def on_start(self) -> None:
-        if isinstance(self.executor, RayExecutor):  # the actor is made on a worker thread
+        if self.executor.slow_start:  # a Ray actor is made on a worker thread
             self.runtime.run_user_code(self._start_executor)
-        elif isinstance(self.executor, ProcessExecutor):  # only keeps its callback: cheap
+        else:
             self._start_executor()
 
     def _start_executor(self) -> None:
