@@ -8,9 +8,8 @@ answer on the message's reply future.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from actors.clock import Clock, SystemClock
 from actors.errors import DeadlockError, InvalidSchedule, ProgramNotFound, RunnerStopped
 from actors.events import Event, Subscription
 from actors.handles import AutoscaleHandle, ProgramHandle
+from actors.installing import install_programs
 from actors.membership import Membership
 from actors.program import Program
 from actors.runner_views import RunnerViews
@@ -33,7 +33,6 @@ from actors.tree.events_actor import ActorBroker, Subscribe
 from actors.tree.messages import (
     NO_ARGS,
     GetState,
-    Install,
     KillSpawn,
     Pause,
     Reschedule,
@@ -192,30 +191,24 @@ class Runner(RunnerViews):
             ConnectionError, TimeoutError: a Ray program, and Ray cannot be reached at
                 `ray_address` (or did not start).
         """
-        spec = Program.from_mapping(program)
-        if self._system.stopped:
-            raise RunnerStopped(f"runner {self.id!r} is stopped")
-        if spec.executor == "ray":  # here, on the caller's thread, rather than a spawn's
-            self._runtime.ray.ensure()
-        if self._members is not None:
-            if replace:  # across the runners: uninstalled wherever it runs, then installed
-                with contextlib.suppress(ProgramNotFound):
-                    self.uninstall(spec.id)
-            if (elsewhere := self._members.install(spec)) is not None:
-                return elsewhere  # installed here (new, or taken over), or runs elsewhere
-        stored = self.store.load_program(spec.id) if self.store.durable else None
-        # A program the store holds is adopted: its state is the stored one, no create_fn.
-        state = spec.create_fn() if stored is None or replace else None
-        # This runner holds it (claimed, and restored or waiting for this code): with the
-        # epoch it holds it by, which its writes and renewals must go on carrying.
-        epoch = None
-        if self._members is not None and stored is not None:
-            if stored.row.owner != self.id:  # it changed hands since: as any other's
-                return self._members.install(spec) or spec
-            epoch = stored.row.epoch
-        install = Install(program=spec, state=state, replace=replace, stored=stored, epoch=epoch)
-        result: Program = self._call(install)
-        return result
+        return install_programs(self, [Program.from_mapping(program)], replace=replace)[0]
+
+    def install_many(
+        self, programs: Iterable[Program | Mapping[str, Any]], *, replace: bool = False
+    ) -> list[Program]:
+        """Install several programs at once: as `install` of each, in order, with one message
+        to the supervisor (installing 10,000 programs is a fraction of the time it takes one
+        by one). Returns them as installed.
+
+        All are checked before any is installed: if one cannot be (a bad spec, an id installed
+        already or given twice, an `on_success` cycle, a `create_fn` that raises), none is. On
+        a store several runners share, each goes on its own (each may run on another runner).
+
+        Raises:
+            ProgramExists, InvalidProgram: as `install` would, for the first that cannot be.
+        """
+        specs = [Program.from_mapping(program) for program in programs]
+        return install_programs(self, specs, replace=replace)
 
     def uninstall(self, id: str) -> None:
         """Stop a program's timer and spawns (gracefully: running work finishes) and forget it.

@@ -19,16 +19,23 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from pykka import ActorRef
-
 from actors.clock import Clock, Settleable
 from actors.errors import InvalidProgram, RunnerStopped
+from actors.installing import InstallsInFlight
 from actors.program import Program
-from actors.runtime import ACTOR_STOP_TIMEOUT, Request, Runtime, in_handler, inside_user_code_of
+from actors.runtime import (
+    ACTOR_STOP_TIMEOUT,
+    ActorRef,
+    Request,
+    Runtime,
+    in_handler,
+    inside_user_code_of,
+)
 from actors.store.abc import Store
 from actors.store.writer import StoreWriter
 from actors.tree.events_actor import EventsActor
 from actors.tree.messages import Install, Shutdown, WaitInStore
+from actors.tree.program_registry import ProgramRegistry
 from actors.tree.store_actor import StoreActor
 from actors.tree.supervisor import SupervisorActor
 from actors.waiting import CALL_TIMEOUT, call_text, refuse_to_wait_in_handler, wait_for_answer
@@ -79,8 +86,17 @@ class ActorSystem:
             self.writer = StoreWriter(store, name=f"actors-{runner_id}-store")
             store_ref = StoreActor.start(self.runtime, self.writer)
         self.events: ActorRef[Any] = EventsActor.start(self.runtime)
+        #: The supervisor's book of installed programs; others only ask it `id in programs`.
+        self.programs = ProgramRegistry(runner_id)
+        #: Installs sent to the supervisor and not answered yet (see `actors.installing`).
+        self.installing = InstallsInFlight()
         self.supervisor: ActorRef[Any] = SupervisorActor.start(
-            self.runtime, runner_id, history, store if store.durable else None, store_ref
+            self.runtime,
+            runner_id,
+            history,
+            store if store.durable else None,
+            store_ref,
+            programs=self.programs,
         )
         #: With a store several runners share: this runner's part in it (`Membership`).
         self.membership: Membership | None = None

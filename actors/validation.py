@@ -84,11 +84,14 @@ MICROSECOND = 1e-6
 
 def is_int(value: Any) -> bool:
     """Whether `value` is an `int` and not a `bool`."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def is_number(value: Any) -> bool:
     """Whether `value` is a real number and not a `bool` (finite or not)."""
+    kind = type(value)
+    if kind is float or kind is int:  # the usual answer, without the ABC's slow isinstance
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -302,7 +305,7 @@ def check_instance(
 
 def check_one_of(field: str, value: Any, options: Any, *, error: _Error = InvalidProgram) -> Any:
     """`value` if it is one of `options` (a `Literal[...]` type, or a tuple of values)."""
-    allowed = choices(options)
+    allowed = options if type(options) is tuple else choices(options)
     if value not in allowed:
         _fail(error, field, "one of " + ", ".join(map(repr, allowed)), value)
     return value
@@ -345,6 +348,13 @@ def as_seconds(value: float | timedelta | None) -> Any:
 
 def _validator(check: Callable[..., Any], *args: Any, **rules: Any) -> Validator:
     """An attrs validator that runs `check(field name, value, *args, **rules)`."""
+
+    if not args:  # most validators: no arguments to unpack on every check
+
+        def validate_by_rules(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            check(attribute.name, value, **rules)
+
+        return validate_by_rules
 
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         check(attribute.name, value, *args, **rules)

@@ -55,6 +55,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors",
         "actors.__main__",
         "actors.runner",
+        "actors.installing",
         "actors.handles",
         "actors.system",
         "actors.membership",

@@ -4,7 +4,8 @@ Everything a scheduler needs from an actor system and nothing of scheduling: thi
 imports nothing from the rest of `actors` (a test holds it to that), and it is the only place
 that touches pykka's internals (`tests/test_pykka_contract.py` pins each one).
 
-- `Actor`, `handles`, `post`, `stop_actor`: the base class and how to talk to an actor.
+- `Actor`, `ActorRef`, `handles`, `post`, `stop_actor`: the base class, its slotted reference,
+  and how to talk to an actor.
 - `Dispatcher`, `Mailbox`: a few threads that run many actors' mailboxes.
 - `WorkerPool`: the threads that run user code.
 - `Executor` (`ThreadExecutor`, `ProcessExecutor`, `RayExecutor`): where a spawn's calls run;
@@ -33,6 +34,7 @@ from actors.runtime._executor import Executor, ExecutorLost, ThreadExecutor
 from actors.runtime._process_executor import ChildDied, ChildProcess, ProcessExecutor
 from actors.runtime._ray_connection import RAY_NODE_RESOURCES, RayConnection, ray_module
 from actors.runtime._ray_executor import RayExecutor, RaySpawnWorker
+from actors.runtime._ref import ActorRef
 from actors.runtime._replies import Request, gather, resolve
 from actors.runtime._runtime import (
     ACTOR_STOP_TIMEOUT,
@@ -51,6 +53,7 @@ __all__ = [
     "RAY_NODE_RESOURCES",
     "Activity",
     "Actor",
+    "ActorRef",
     "Alarm",
     "ChildDied",
     "ChildProcess",

@@ -6,9 +6,16 @@ the one who handed it out stop waiting for it), and failed runs waiting for thei
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 __all__ = ["Activity", "RunTicket"]
+
+
+def _value(counter: itertools.count[int]) -> int:
+    """How far `counter` has counted, without counting."""
+    value: int = counter.__reduce__()[1][0]  # type: ignore[assignment]
+    return value
 
 
 class RunTicket:
@@ -58,12 +65,22 @@ class Activity:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._waiters = 0
-        self._messages = 0
+        # Messages are counted twice without a lock, on every message: `next()` of an
+        # itertools.count is one C call, atomic under the GIL. In flight = sent - handled.
+        self._sent = itertools.count()
+        self._handled = itertools.count()
         self._runs = 0
         self._stuck = 0
         self._backoffs = 0
         self._tickets: set[RunTicket] = set()
         self._abandoned: dict[threading.Thread, RunTicket] = {}
+
+    @property
+    def _messages(self) -> int:
+        """Messages sent to our inboxes and not yet handled. Read `handled` first: whatever
+        is handled was sent before, so this is never below the true count of that moment."""
+        handled = _value(self._handled)
+        return _value(self._sent) - handled
 
     @property
     def count(self) -> int:
@@ -87,14 +104,19 @@ class Activity:
 
     def add(self, n: int = 1) -> None:
         """Count `n` more messages."""
-        with self._lock:
-            self._messages += n
+        sent = self._sent
+        for _ in range(n):
+            next(sent)
 
     def done(self, n: int = 1) -> None:
         """Count `n` messages handled."""
-        with self._lock:
-            self._messages -= n
-            if self._messages <= 0 and self._waiters:
+        handled = self._handled
+        for _ in range(n):
+            next(handled)
+        # A waiter counts itself before it checks the counts (both under the lock): either
+        # it sees this message handled, or this sees it waiting and wakes it.
+        if self._waiters and self._messages <= 0:
+            with self._lock:
                 self._changed.notify_all()
 
     def issue(self, ticket: RunTicket) -> None:

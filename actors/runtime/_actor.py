@@ -17,16 +17,16 @@ import functools
 import itertools
 import logging
 import sys
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import pykka
-from pykka import ActorDeadError, ActorRef, ThreadingFuture
+from pykka import ActorDeadError, ThreadingFuture
 
 from actors.runtime._dispatcher import Mailbox, StopFlag
+from actors.runtime._ref import ActorRef
 from actors.runtime._replies import Request, resolve
 
 if TYPE_CHECKING:
@@ -38,17 +38,7 @@ __all__ = ["Actor", "forward_answer", "handles", "post", "stop_actor"]
 
 logger = logging.getLogger("actors")
 
-_URN_PREFIX = uuid.uuid4().hex
 _actor_numbers = itertools.count(1)
-
-
-def _next_urn() -> str:
-    """A URN unique in this process and shaped like pykka's, without a syscall per actor."""
-    number = next(_actor_numbers)
-    return (
-        f"urn:uuid:{_URN_PREFIX[:8]}-{_URN_PREFIX[8:12]}-{_URN_PREFIX[12:16]}-"
-        f"{(number >> 48) & 0xFFFF:04x}-{number & 0xFFFFFFFFFFFF:012x}"
-    )
 
 
 Handler = Callable[[Any, Any], Any]
@@ -118,13 +108,25 @@ class Actor(pykka.Actor):
     def __init__(self, runtime: Runtime) -> None:
         # Not pykka.Actor.__init__: it would build a threading.Event and a queue per actor.
         self.runtime = runtime
-        self.actor_urn = _next_urn()
-        self.actor_stopped = StopFlag()  # type: ignore[assignment]
+        stopped = StopFlag()
+        self.actor_stopped = stopped  # type: ignore[assignment]
         self.actor_inbox = Mailbox(self, runtime.activity, runtime.dispatcher)
-        self._actor_ref = ActorRef(self)
+        self._actor_ref = ActorRef(  # type: ignore[assignment]
+            type(self), next(_actor_numbers), self.actor_inbox, stopped
+        )
+
+    @property
+    def actor_urn(self) -> str:  # type: ignore[override] # pykka: an attribute; ours: lazy
+        """This actor's URN, unique in this process (built when asked for)."""
+        return self._actor_ref.actor_urn
+
+    @property
+    def actor_ref(self) -> ActorRef[Self]:  # type: ignore[override]
+        """The actor's one `ActorRef`."""
+        return self._actor_ref  # type: ignore[return-value]
 
     @classmethod
-    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # type: ignore[override]
         """Create the actor (arguments go to its constructor) and schedule its `on_start`."""
         actor = cls(*args, **kwargs)
         actor.runtime.started(actor.actor_ref)
@@ -153,6 +155,23 @@ class Actor(pykka.Actor):
             self._handle_failure(*sys.exc_info())
 
     def dispatch_envelope(self, envelope: Envelope[Any]) -> None:
+        message = envelope.message
+        handler = self._handlers.get(type(message))
+        if handler is not None and envelope.reply_to is None:
+            # The common case in one frame (a message of ours, told, with a handler for its
+            # very class): what on_receive and receive would do, without their calls.
+            try:
+                handler(self, message)
+            except Exception as error:
+                if isinstance(message, Request) and not message.reply.done():
+                    message.reply.set_exception(error)
+                else:
+                    logger.exception("%s failed handling %r", self, message)
+            except BaseException:  # noqa: BLE001 - as below
+                self._stop_everything()
+            finally:
+                self.runtime.activity.done()
+            return
         try:
             response = self._handle_receive(envelope.message)
             if envelope.reply_to is not None:
@@ -168,10 +187,13 @@ class Actor(pykka.Actor):
                 except Exception:  # noqa: BLE001 - as in pykka
                     self._handle_failure(*sys.exc_info())
         except BaseException:  # noqa: BLE001 - as in pykka
-            # pykka stops every actor on a BaseException; we stop every actor of this runner.
-            logger.debug("%r in %s: stopping all actors of the runner", sys.exc_info()[1], self)
-            self._stop()
-            self.runtime.stop_all()
+            self._stop_everything()
+
+    def _stop_everything(self) -> None:
+        """pykka stops every actor on a BaseException; we stop every actor of this runner."""
+        logger.debug("%r in %s: stopping all actors of the runner", sys.exc_info()[1], self)
+        self._stop()
+        self.runtime.stop_all()
 
     def dispatch_teardown(self) -> None:
         self.runtime.stopped(self.actor_ref)

@@ -136,6 +136,11 @@ class Mailbox:
         self._scheduled = False
         self._closed = False
 
+    @property
+    def actor(self) -> Runnable:
+        """The actor whose inbox this is."""
+        return self._actor
+
     def start(self) -> None:
         """Schedule the actor's `on_start`, before any message."""
         with self._lock:
@@ -180,18 +185,19 @@ class Mailbox:
                 actor.dispatch_setup()
             finally:
                 self._counter.done()
-        stopped = actor.actor_stopped
+        is_stopped, dispatch, lock = actor.actor_stopped.is_set, actor.dispatch_envelope, self._lock
         for _ in range(BATCH):
-            if stopped.is_set():
+            if is_stopped():
                 break
-            with self._lock:
-                if not self._items:
+            with lock:
+                items = self._items
+                if not items:
                     self._items = None
                     self._scheduled = False
                     return
-                envelope = self._items.popleft()
-            actor.dispatch_envelope(envelope)
-        if stopped.is_set():
+                envelope = items.popleft()
+            dispatch(envelope)
+        if is_stopped():
             self.close()
             actor.dispatch_teardown()
             return

@@ -16,14 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pykka import ActorRef
-
 from actors.runtime._activity import Activity, RunTicket
 from actors.runtime._actor import stop_actor
 from actors.runtime._children import CHILD_STOP_TIMEOUT, ChildWatcher
 from actors.runtime._context import here
 from actors.runtime._dispatcher import Dispatcher
 from actors.runtime._ray_connection import RayConnection
+from actors.runtime._ref import ActorRef
 from actors.runtime._workers import DEFAULT_MAX_WORKERS, WorkerPool
 
 __all__ = [
@@ -100,32 +99,29 @@ class Runtime:
         self.dispatcher = Dispatcher(f"actors-{name}", dispatcher_threads)
         self.workers = WorkerPool(f"actors-{name}-worker", max_workers=max_workers)
         self._condition = threading.Condition()
-        self._actors: dict[str, ActorRef[Any]] = {}
+        self._actors: dict[ActorRef[Any], None] = {}  # refs hash by identity
         #: Kills, reaps and watches the child processes of `executor="process"` spawns.
         self.children = ChildWatcher(f"actors-{name}-children", holds_tracker=True)
         #: Connected at the first Ray spawn, let go at `shutdown` (after every spawn stopped).
         self.ray = RayConnection(ray_address)
 
     def started(self, ref: ActorRef[Any]) -> None:
-        with self._condition:
-            self._actors[ref.actor_urn] = ref
+        # A dict's own operations are atomic: no lock on the way in, once per actor.
+        self._actors[ref] = None
 
     def stopped(self, ref: ActorRef[Any]) -> None:
-        with self._condition:
-            self._actors.pop(ref.actor_urn, None)
-            if not self._actors:
+        self._actors.pop(ref, None)
+        if not self._actors:
+            with self._condition:  # the waiter checks under this lock: it cannot miss this
                 self._condition.notify_all()
 
     def actor_count(self) -> int:
         """Actors started by this runtime and not yet stopped."""
-        with self._condition:
-            return len(self._actors)
+        return len(self._actors)
 
     def stop_all(self) -> None:
         """Ask every actor of this runtime to stop (after the messages already queued)."""
-        with self._condition:
-            refs = list(self._actors.values())
-        for ref in refs:
+        for ref in list(self._actors):
             stop_actor(ref)
 
     def publish(self, event: Any) -> None:

@@ -14,10 +14,10 @@ import logging
 from typing import Any
 
 import attrs
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorDeadError
 
 from actors.events import Event, Subscription
-from actors.runtime import Actor, Request, RunTicket, Runtime, handles, post, resolve
+from actors.runtime import Actor, ActorRef, Request, RunTicket, Runtime, handles, post, resolve
 
 __all__ = [
     "ActorBroker",

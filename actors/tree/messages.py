@@ -31,6 +31,7 @@ __all__ = [
     "GetState",
     "GetStatus",
     "Install",
+    "InstallMany",
     "KillSpawn",
     "MaxRunsReached",
     "Pause",
@@ -97,9 +98,17 @@ class Install(Request):
     replace: bool = False
     stored: StoredProgram | None = None
     restored: bool = False  # restored by the runner at start, not installed by code
-    #: The epoch this runner claimed the program with (several runners on one store): its
-    #: writes carry it from the first, so a runner that lost it meanwhile writes nothing.
+    #: The epoch this runner claimed it with (runners sharing a store): its writes carry it.
     epoch: int | None = None
+    since: datetime | None = None  # when `install` was called (default: when this is handled)
+
+
+@attrs.frozen(kw_only=True)
+class InstallMany(Request):
+    """Several `Install`s at once (`install_many`): all checked before any is installed."""
+
+    installs: tuple[Install, ...]
+    replace: bool = False  # as each of `installs` says
 
 
 @attrs.frozen(kw_only=True)
@@ -117,9 +126,8 @@ class Drop(Request):
 
 @attrs.frozen(kw_only=True)
 class GetHeld(Request):
-    """To the supervisor: the programs this runner runs, each with its fencing epoch (a
-    runner's leases are those), and the specs of those it dropped since it was last asked
-    (a runner that takes one back runs it again, lambdas and all)."""
+    """To the supervisor: the programs this runner runs with their fencing epochs (its leases),
+    and the specs it dropped since last asked (one taken back runs again, lambdas and all)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -133,11 +141,9 @@ class WaitInStore:
 
 @attrs.frozen(kw_only=True)
 class Uninstall(ProgramRequest):
-    """Stop a program's timer and spawns (gracefully) and forget it.
-
-    Answered once its running work has finished, or (`wait_for_drain=False`, asked from inside
-    one of the runner's own runs) as soon as it is forgotten.
-    """
+    """Stop a program's timer and spawns (gracefully) and forget it; answered once its running
+    work has finished, or, with `wait_for_drain=False` (asked from inside one of the runner's
+    own runs), as soon as it is forgotten."""
 
     wait_for_drain: bool = True
 
@@ -185,12 +191,9 @@ class Spawn(ProgramRequest):
 
 @attrs.frozen(kw_only=True)
 class Unspawn(ProgramRequest):
-    """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids.
-
-    With `shrink` (what a LoadMonitor asks), it stops at most `n` spawns, never going below
-    `min`, the idle ones first, then busy ones, which are marked `stopping` and stop once their
-    run has finished (a busy worker is never interrupted), and answers with their ids.
-    """
+    """Stop `n` spawns gracefully, chosen by `policy`; answered with their ids. With `shrink`
+    (a LoadMonitor's), at most `n` and never below `min`: idle ones first, then busy ones,
+    marked `stopping`, which stop once their run has finished (never interrupted)."""
 
     n: int = 1
     policy: str | None = None

@@ -44,12 +44,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorDeadError
 
 from actors import events
 from actors.autoscaling import AutoscaleSpec, as_sample, format_number
 from actors.errors import ProgramNotFound, RunnerStopped
-from actors.runtime import Actor, Alarm, Request, RunTicket, Runtime, handles, post, resolve
+from actors.runtime import (
+    Actor,
+    ActorRef,
+    Alarm,
+    Request,
+    RunTicket,
+    Runtime,
+    handles,
+    post,
+    resolve,
+)
 from actors.snapshots import MonitorInfo, ProgramInfo
 from actors.tree.messages import GetProgramInfo, Spawn, Unspawn
 

@@ -11,8 +11,8 @@ import itertools
 from typing import Any
 
 import attrs
-from pykka import ActorRef
 
+from actors.runtime import ActorRef
 from actors.snapshots import MonitorInfo
 
 __all__ = ["RETIRED_MONITORS", "MonitorEntry", "MonitorRegistry"]

@@ -17,12 +17,11 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-from pykka import ActorRef
-
 from actors.errors import RunnerStopped, SchedulerError, SpawnNotFound
 from actors.events import ProgramFinished
 from actors.runtime import (
     Actor,
+    ActorRef,
     RunTicket,
     Runtime,
     call_user_code,

@@ -18,11 +18,9 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pykka import ActorRef
-
 from actors.errors import StateNotSerializable
 from actors.program import Program
-from actors.runtime import forward_answer
+from actors.runtime import ActorRef, forward_answer
 from actors.schedules import Schedule
 from actors.snapshots import RunRecord
 from actors.store.abc import (

@@ -10,22 +10,28 @@ supervisor's business; the registry answers who, so it is tested without actors.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
-from pykka import ActorRef
 
-from actors.errors import InvalidProgram, ProgramNotFound
+from actors.errors import InvalidProgram, ProgramExists, ProgramNotFound
 from actors.program import Program
+from actors.runtime import ActorRef
 from actors.schedules import Schedule
 from actors.store.abc import StoredProgram
 from actors.tree.restart_intensity import RestartIntensity
 from actors.tree.spawn_pool import SpawnNumbers
 
-__all__ = ["ProgramRegistry", "Registration"]
+__all__ = ["ProgramRegistry", "Registration", "exists_error"]
 
 logger = logging.getLogger("actors.supervisor")
+
+
+def exists_error(program_id: str) -> ProgramExists:
+    """The error of installing `program_id` twice."""
+    return ProgramExists(f"program {program_id!r} is already installed (use replace=True)")
 
 
 @attrs.define
@@ -114,9 +120,27 @@ class ProgramRegistry:
 
     # --- on_success edges -------------------------------------------------------------------
 
-    def check_no_cycle(self, program_id: str, schedule: Schedule) -> None:
+    def check_new(self, programs: Sequence[Program], *, replace: bool) -> None:
+        """Refuse a batch of programs to install together if one of them could not be, before
+        any is: one installed already (unless `replace`, or it was restored from the store:
+        installing it adopts that one), or an `on_success` cycle through any of them.
+
+        Raises:
+            ProgramExists, InvalidProgram: as `install` of that program would.
+        """
+        batch = {program.id: program.schedule for program in programs}
+        for program in programs:
+            installed = self.registrations.get(program.id)
+            if installed is not None and not installed.restored and not replace:
+                raise exists_error(program.id)
+            self.check_no_cycle(program.id, program.schedule, batch)
+
+    def check_no_cycle(
+        self, program_id: str, schedule: Schedule, batch: Mapping[str, Schedule] | None = None
+    ) -> None:
         """Refuse an `on_success` chain that leads back to `program_id` (it would tick itself
-        forever): `a` on success of `b` on success of `a`, or `a` on success of `a`.
+        forever): `a` on success of `b` on success of `a`, or `a` on success of `a`. The
+        schedules of `batch` (programs installed together) count as installed.
 
         Raises:
             InvalidProgram: naming the cycle.
@@ -133,9 +157,12 @@ class ProgramRegistry:
                 )
                 raise InvalidProgram(msg)
             registration = self.registrations.get(upstream)
-            if registration is None or upstream in chain[:-1]:
+            upstream_schedule = (batch or {}).get(upstream) or (
+                registration.schedule if registration is not None else None
+            )
+            if upstream_schedule is None or upstream in chain[:-1]:
                 return
-            upstream = registration.schedule.upstream
+            upstream = upstream_schedule.upstream
 
     def waiting_for(self, schedule: Schedule) -> str | None:
         """The upstream an `on_success` schedule waits for, if it is not installed (here, or

@@ -15,12 +15,13 @@ import functools
 import logging
 from typing import Any
 
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorDeadError
 
 from actors.events import RunStarted
 from actors.program import Program
 from actors.runtime import (
     Actor,
+    ActorRef,
     Executor,
     ExecutorLost,
     ProcessExecutor,

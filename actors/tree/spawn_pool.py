@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
-from pykka import ActorRef
 
 from actors import events
 from actors.errors import SpawnLimitError
 from actors.program import Policy
-from actors.runtime import stop_actor
+from actors.runtime import ActorRef, stop_actor
 from actors.snapshots import SpawnInfo, SpawnStatus
 from actors.tree.messages import Tick
 from actors.tree.restart_intensity import MAX_RESTARTS, RESTART_PERIOD, RestartIntensity

@@ -15,15 +15,12 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from pykka import ActorRef
-
 from actors import events
 from actors.errors import (
-    ProgramExists,
     ProgramNotFound,
 )
 from actors.program import Program
-from actors.runtime import Runtime, gather, handles, resolve, stop_actor
+from actors.runtime import ActorRef, Runtime, gather, handles, resolve, stop_actor
 from actors.schedules import Schedule
 from actors.store.abc import Store, StoredProgram, Write
 from actors.tree.messages import (
@@ -33,6 +30,7 @@ from actors.tree.messages import (
     GetProgramInfo,
     GetStatus,
     Install,
+    InstallMany,
     MaxRunsReached,
     Pause,
     ProgramDied,
@@ -56,7 +54,7 @@ from actors.tree.monitor_actor import GetMonitorInfo
 from actors.tree.monitor_registry import MonitorRegistry
 from actors.tree.program_actor import ProgramActor
 from actors.tree.program_recorder import NullRecorder, ProgramRecorder
-from actors.tree.program_registry import ProgramRegistry, Registration
+from actors.tree.program_registry import ProgramRegistry, Registration, exists_error
 from actors.tree.program_rows import adoption_plan
 from actors.tree.program_start import ProgramStart
 from actors.tree.program_view import answer_status, stored_info
@@ -80,13 +78,17 @@ class SupervisorActor(MonitorSupervision):
         history: int,
         store: Store | None = None,
         store_ref: ActorRef[Any] | None = None,
+        *,
+        programs: ProgramRegistry | None = None,
     ) -> None:
         super().__init__(runtime)
         self.runner_id = runner_id
         self.history = history
         #: A durable store and its actor, or `None`: programs keep nothing past the process.
         self.store, self.store_ref = store, store_ref
-        self.programs = ProgramRegistry(runner_id)
+        #: Changed only here; the runner reads `id in programs` (one dict lookup) from its
+        #: callers' threads, to know when an install need not wait.
+        self.programs = programs if programs is not None else ProgramRegistry(runner_id)
         self.monitors = MonitorRegistry()
         self.paused = False
         self.stopping = False
@@ -186,11 +188,10 @@ class SupervisorActor(MonitorSupervision):
                 resolve(message.reply, program)
                 return
             if not installed.restored and not message.replace:
-                msg = f"program {program.id!r} is already installed (use replace=True)"
-                raise ProgramExists(msg)
+                raise exists_error(program.id)
             self.programs.remove(program.id)
             self._retire(installed)  # replaced, or restored and now changed by the code
-        now = self.runtime.clock.now()
+        now = message.since or self.runtime.clock.now()
         claimed = message.epoch is not None
         epoch = self.programs.next_epoch(program.id, message.stored, claimed=message.epoch)
         self.programs.waiting_in_store.pop(program.id, None)
@@ -220,6 +221,13 @@ class SupervisorActor(MonitorSupervision):
         self.publish(events.ProgramInstalled, program.id)
         logger.debug("installed %r", program.id)
         resolve(message.reply, program)
+
+    @handles(InstallMany)
+    def _install_many(self, message: InstallMany) -> None:
+        self.programs.check_new([i.program for i in message.installs], replace=message.replace)
+        for install in message.installs:
+            self._install(install)
+        resolve(message.reply, [install.program for install in message.installs])
 
     @handles(Uninstall, Uninstalled)
     def _uninstall(self, message: Uninstall | Uninstalled) -> None:

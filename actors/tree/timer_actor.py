@@ -14,10 +14,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from pykka import ActorRef
-
 from actors.policies import Misfire
-from actors.runtime import Actor, Alarm, Runtime, handles, post
+from actors.runtime import Actor, ActorRef, Alarm, Runtime, handles, post
 from actors.schedules import Schedule
 from actors.tree.messages import Tick, UpstreamSucceeded, Wake
 
@@ -114,6 +112,11 @@ class TimerActor(Actor):
         if following is not None and following <= now:
             following = self.schedule.next_fire(now)
             due = Due(self.schedule, first, now, message.jitter, late_others=True)
+        elif not message.jitter and self.misfire.grace is None and now - first <= LATE_AFTER:
+            # The common case, as _deliver would find it: one tick, on time.
+            self.tell(self.program_ref, Tick(first, next_at=following))
+            self._arm(following)
+            return
         else:
             due = Due(self.schedule, first, now, message.jitter, late_others=False)
         self._deliver(due, following)
