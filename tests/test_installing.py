@@ -47,9 +47,7 @@ def counter(program_id: str, interval: float = 1.0) -> Program:
 
 
 class TestInstallMany:
-    def test_installs_all_in_order_and_they_run(
-        self, runner: Runner, clock: ManualClock
-    ) -> None:
+    def test_installs_all_in_order_and_they_run(self, runner: Runner, clock: ManualClock) -> None:
         """install_many installs every program, returns them in order, and each runs on
         its schedule."""
         programs = [counter(f"p{i}") for i in range(5)]
