@@ -1,9 +1,10 @@
 """The pykka internals the kernel relies on, one test each.
 
 Our actors keep pykka's programming model but not its thread per actor: `actors/runtime/_actor.py`
-builds a `pykka.Actor` without `pykka.Actor.__init__`, hands pykka's `ActorRef` a `Mailbox` of
-our own (`actors/runtime/_dispatcher.py`) as the inbox, and runs pykka's `_handle_receive` on a
-dispatcher thread. That leans on private parts of pykka: if a pykka release changes one, the test
+builds a `pykka.Actor` without `pykka.Actor.__init__`, with a `Mailbox` of our own
+(`actors/runtime/_dispatcher.py`) as the inbox and a slotted `ActorRef` of our own
+(`actors/runtime/_ref.py`) that runs pykka's `ask`, `stop` and `ActorProxy` on itself, and runs
+pykka's `_handle_receive` on a dispatcher thread. That leans on private parts of pykka: if a pykka release changes one, the test
 named for it fails here, instead of the scheduler failing somewhere downstream.
 
 The tests check pykka itself: signatures, attributes, and small behaviours run on a bare object
@@ -413,66 +414,45 @@ def test_actor_stopped_is_set_and_set() -> None:
 # --- pykka.ActorRef -----------------------------------------------------------------------------
 
 
-def test_actor_ref_construction() -> None:
-    """`ActorRef(actor)` copies the actor's class, `actor_urn`, `actor_inbox` and
-    `actor_stopped` when built.
+def test_actor_ref_methods_read_only_what_our_ref_has() -> None:
+    """pykka's `ActorRef.ask`, `ActorRef.stop` and `ActorProxy` work on any object carrying
+    what our `ActorRef` carries: `actor_class`, `actor_inbox`, `actor_stopped`, `is_alive()`,
+    `ask()` and `_actor_weakref()`.
 
-    Relied on by `actors/runtime/_actor.py` (`Actor.__init__` builds `ActorRef(self)` after
-    setting the other three, and never replaces them) and `actors/runtime/_runtime.py` (the
-    registry is keyed by `ref.actor_urn`).
+    Relied on by `actors/runtime/_ref.py` (our `ActorRef.ask`, `stop` and `proxy` are pykka's,
+    run on our ref).
     """
     actor = BareActor()
-    ref = actor._actor_ref
-    assert parameters(ActorRef) == ["actor"]
-    assert ref.actor_class is BareActor
-    assert ref.actor_urn == actor.actor_urn
-    assert ref.actor_inbox is actor.actor_inbox
-    assert ref.actor_stopped is actor.actor_stopped
-    actor.actor_stopped = StopFlag()  # a copy, not a view: set these before ActorRef(self)
-    assert ref.actor_stopped is not actor.actor_stopped
+    ref: Any = SimpleNamespace(
+        actor_class=BareActor,
+        actor_inbox=actor.actor_inbox,
+        actor_stopped=actor.actor_stopped,
+        is_alive=lambda: not actor.actor_stopped.is_set(),
+        _actor_weakref=lambda: actor,
+    )
+    ref.ask = lambda message, **kwargs: ActorRef.ask(ref, message, **kwargs)
+    asked = ActorRef.ask(ref, "hello", block=False)
+    stopped = ActorRef.stop(ref, block=False)
+    pykka.ActorProxy(actor_ref=ref).add(1)
+    messages = [envelope.message for envelope in actor.actor_inbox.envelopes]
+    assert messages[0] == "hello"
+    assert isinstance(messages[1], _ActorStop)
+    assert messages[2] == ProxyCall(attr_path=("add",), args=(1,), kwargs={})
+    actor.actor_inbox.envelopes[0].reply_to.set("answer")
+    actor.actor_inbox.envelopes[1].reply_to.set(None)
+    assert asked.get(timeout=WAIT) == "answer"
+    assert stopped.get(timeout=WAIT) is True
 
 
 def test_actor_ref_actor_weakref() -> None:
     """`ActorRef._actor_weakref()` returns the actor (a weak reference, since pykka 4.4).
 
-    Not used by the kernel: relied on by `tests/test_runtime.py`
-    (`TestPykkaSemantics.test_failing_tell_stops_the_actor_and_calls_on_failure` reaches the
-    actor behind a ref), and by pykka's own `ActorProxy`. Before 4.4 the ref held `_actor`.
+    Relied on by `actors/runtime/_ref.py` (our ref has an `_actor_weakref()` method because
+    pykka's `ActorProxy` reaches the actor through it) and `tests/test_runtime.py`. Before 4.4
+    the ref held `_actor`.
     """
     actor = BareActor()
     assert actor._actor_ref._actor_weakref() is actor
-
-
-def test_actor_ref_is_alive() -> None:
-    """`ActorRef.is_alive()` is `not actor_stopped.is_set()`.
-
-    Relied on by `actors/runtime/_actor.py` (`Actor._stop` and `_handle_failure` set our
-    `StopFlag`, which is how a ref learns the actor is gone).
-    """
-    actor = BareActor()
-    assert actor._actor_ref.is_alive()
-    actor.actor_stopped.set()
-    assert not actor._actor_ref.is_alive()
-
-
-def test_actor_ref_tell() -> None:
-    """`ActorRef.tell(message)` puts `Envelope(message)` with no `reply_to` in the inbox, and
-    raises `ActorDeadError` (putting nothing) once the actor has stopped.
-
-    Relied on by `actors/runtime/_actor.py` (`post`, `stop_actor` and `Actor.tell` tell and
-    suppress `ActorDeadError`) and `actors/runtime/_dispatcher.py` (`Mailbox.put`).
-    """
-    actor = BareActor()
-    actor._actor_ref.tell("hello")
-    envelope = only_envelope(actor)
-    assert isinstance(envelope, Envelope)
-    assert envelope.message == "hello"
-    assert envelope.reply_to is None
-
-    actor.actor_stopped.set()
-    with pytest.raises(ActorDeadError):
-        actor._actor_ref.tell("late")
-    assert len(actor.actor_inbox.envelopes) == 1
 
 
 def test_actor_ref_ask() -> None:
@@ -529,8 +509,8 @@ def test_actor_ref_proxy() -> None:
     """`ActorRef.proxy()` reaches the actor through the ref alone and asks
     `ProxyCall` for a method call and `ProxyGetAttr` for an attribute.
 
-    Relied on by `actors/runtime/_actor.py` (our refs are plain `ActorRef`s, so `ref.proxy()`
-    works; the tests read the supervisor's state through one).
+    Relied on by `actors/runtime/_ref.py` (our `ActorRef.proxy()` is pykka's `ActorProxy`; the
+    tests read the supervisor's state through one).
     """
     actor = BareActor()
     proxy = actor._actor_ref.proxy()

@@ -163,10 +163,7 @@ class Actor(pykka.Actor):
             try:
                 handler(self, message)
             except Exception as error:
-                if isinstance(message, Request) and not message.reply.done():
-                    message.reply.set_exception(error)
-                else:
-                    logger.exception("%s failed handling %r", self, message)
+                self._handler_failed(message, error)
             except BaseException:  # noqa: BLE001 - as below
                 self._stop_everything()
             finally:
@@ -240,11 +237,15 @@ class Actor(pykka.Actor):
         try:
             return self.receive(message)
         except Exception as error:
-            if isinstance(message, Request) and not message.reply.done():
-                message.reply.set_exception(error)
-            else:
-                logger.exception("%s failed handling %r", self, message)
+            self._handler_failed(message, error)
             return None
+
+    def _handler_failed(self, message: Any, error: Exception) -> None:
+        """A handler raised: the error answers the message's `reply`, else it is logged."""
+        if isinstance(message, Request) and not message.reply.done():
+            message.reply.set_exception(error)
+        else:
+            logger.exception("%s failed handling %r", self, message)
 
     def receive(self, message: Any) -> Any:
         """Handle one message with the handler for its class (or nearest base class)."""
