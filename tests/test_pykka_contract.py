@@ -4,8 +4,9 @@ Our actors keep pykka's programming model but not its thread per actor: `actors/
 builds a `pykka.Actor` without `pykka.Actor.__init__`, with a `Mailbox` of our own
 (`actors/runtime/_dispatcher.py`) as the inbox and a slotted `ActorRef` of our own
 (`actors/runtime/_ref.py`) that runs pykka's `ask`, `stop` and `ActorProxy` on itself, and runs
-pykka's `_handle_receive` on a dispatcher thread. That leans on private parts of pykka: if a pykka release changes one, the test
-named for it fails here, instead of the scheduler failing somewhere downstream.
+pykka's `_handle_receive` on a dispatcher thread. That leans on private parts of pykka: if a
+pykka release changes one, the test named for it fails here, instead of the scheduler failing
+somewhere downstream.
 
 The tests check pykka itself: signatures, attributes, and small behaviours run on a bare object
 carrying only what our `Actor.__init__` sets (`BareActor`), never on pykka's own actors. The

@@ -162,7 +162,7 @@ class Actor(pykka.Actor):
             # very class): what on_receive and receive would do, without their calls.
             try:
                 handler(self, message)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - answered or logged: the actor goes on
                 self._handler_failed(message, error)
             except BaseException:  # noqa: BLE001 - as below
                 self._stop_everything()
@@ -236,7 +236,7 @@ class Actor(pykka.Actor):
     def on_receive(self, message: Any) -> Any:
         try:
             return self.receive(message)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - answered or logged: the actor goes on
             self._handler_failed(message, error)
             return None
 
