@@ -75,6 +75,9 @@ FUNCTION_FIELDS: tuple[str, ...] = ("main_fn", "create_fn", "args_fn", "merge_fn
 
 #: The defaults of the optional function fields: a definition writes them as `None`, so a
 #: stored program never depends on where actors keeps its defaults.
+#: The misfire policy of a program that gives none: frozen, so every such program shares it.
+_DEFAULT_MISFIRE = Misfire()
+
 _DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
     {"create_fn": _none, "args_fn": _none, "merge_fn": default_merge}
 )
@@ -199,7 +202,7 @@ class Program:
     )
     retry: Retry | None = attrs.field(default=None, validator=instance_of(Retry, optional=True))
     priority: int = attrs.field(default=0, validator=integer())
-    misfire: Misfire = attrs.field(factory=Misfire, validator=instance_of(Misfire))
+    misfire: Misfire = attrs.field(default=_DEFAULT_MISFIRE, validator=instance_of(Misfire))
     name: str = attrs.field(default=None, validator=instance_of(str, optional=True))
     tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags, validator=tuple_of(str))
     recover: bool = attrs.field(default=False, validator=instance_of(bool))

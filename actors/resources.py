@@ -72,7 +72,11 @@ def check_resources(value: Any) -> Mapping[str, Any]:
             raise InvalidProgram(msg)
         if key == "resources":
             _check_custom(item)
-    return MappingProxyType(dict(value))
+    return MappingProxyType(dict(value)) if value else _NONE
+
+
+#: What every program without resources shares (a program with none is the usual one).
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 def _check_custom(custom: Mapping[str, Any]) -> None:

@@ -120,6 +120,13 @@ def reject(envelope: Envelope[Any]) -> None:
         message.reply.set_exception(ActorDeadError(f"actor stopped before handling {message!r}"))
 
 
+#: The locks mailboxes guard their queues with, handed out in turn: a lock per mailbox would
+#: be three more objects per program for the collector to walk, and no thread ever holds two
+#: of them (a mailbox calls nothing while it holds its lock), so sharing cannot deadlock.
+_LOCKS = tuple(threading.Lock() for _ in range(256))
+_lock_turns = itertools.count()
+
+
 class Mailbox:
     """One actor's inbox, scheduled on a `Dispatcher` whenever it holds messages."""
 
@@ -129,7 +136,7 @@ class Mailbox:
         self._actor = actor
         self._counter = counter
         self._dispatcher = dispatcher
-        self._lock = threading.Lock()
+        self._lock = _LOCKS[next(_lock_turns) % len(_LOCKS)]
         # Created on the first message and dropped when drained: an idle actor keeps no queue.
         self._items: deque[Envelope[Any]] | None = None
         # True from the moment the mailbox is on the ready queue until a thread finds it empty.

@@ -61,8 +61,9 @@ class TimerActor(Actor):
         self._deadline: Alarm | None = None
         self._next_fire: datetime | None = None
         # Deadlines armed by an upstream's success (on_success), beside the schedule's own.
-        self._upstream_fires: list[datetime] = []
-        self._upstream_deadlines: list[Alarm] = []
+        # Lists once an upstream succeeds; most timers never have one, and share these.
+        self._upstream_fires: list[datetime] | tuple[()] = ()
+        self._upstream_deadlines: list[Alarm] | tuple[()] = ()
 
     def on_start(self) -> None:
         self._arm(self.first_fire)
@@ -89,7 +90,7 @@ class TimerActor(Actor):
         fire_at = self.schedule.after_upstream(message.at)
         if fire_at is None:  # rescheduled away from on_success meanwhile
             return
-        self._upstream_fires.append(fire_at)
+        self._upstream_fires = [*self._upstream_fires, fire_at]
         self._upstream_deadlines = [d for d in self._upstream_deadlines if not d.cancelled]
         self._upstream_deadlines.append(
             self.runtime.clock.call_at(
@@ -100,6 +101,7 @@ class TimerActor(Actor):
     @handles(Wake)
     def _wake(self, message: Wake) -> None:
         if message.fire_at in self._upstream_fires:
+            assert isinstance(self._upstream_fires, list)  # not the shared empty tuple
             self._upstream_fires.remove(message.fire_at)
             tick = Tick(message.fire_at, next_at=self._next_fire)
             self.tell(self.program_ref, tick)
