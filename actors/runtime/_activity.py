@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 
 __all__ = ["Activity", "RunTicket"]
 
@@ -69,6 +70,10 @@ class Activity:
         # itertools.count is one C call, atomic under the GIL. In flight = sent - handled.
         self._sent = itertools.count()
         self._handled = itertools.count()
+        #: Count one message sent, or handled: C calls, for the path every message takes (a
+        #: handler that counted one handled calls `handled_wake` if `waiters`).
+        self.message_sent: Callable[[], int] = self._sent.__next__
+        self.message_handled: Callable[[], int] = self._handled.__next__
         self._runs = 0
         self._stuck = 0
         self._backoffs = 0
@@ -113,9 +118,21 @@ class Activity:
         handled = self._handled
         for _ in range(n):
             next(handled)
-        # A waiter counts itself before it checks the counts (both under the lock): either
-        # it sees this message handled, or this sees it waiting and wakes it.
-        if self._waiters and self._messages <= 0:
+        if self._waiters:
+            self.handled_wake()
+
+    @property
+    def waiters(self) -> int:
+        """How many threads wait for quiet now (read without the lock)."""
+        return self._waiters
+
+    def handled_wake(self) -> None:
+        """After a message handled, with someone waiting: wake them if nothing is left.
+
+        A waiter counts itself before it checks the counts (both under the lock): either it
+        sees the message handled, or the handler sees it waiting and wakes it.
+        """
+        if self._messages <= 0:
             with self._lock:
                 self._changed.notify_all()
 

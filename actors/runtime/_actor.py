@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 import pykka
 from pykka import ActorDeadError, ThreadingFuture
+from pykka._envelope import Envelope
 
 from actors.runtime._dispatcher import Mailbox, StopFlag
 from actors.runtime._ref import ActorRef
 from actors.runtime._replies import Request, resolve
 
 if TYPE_CHECKING:
-    from pykka._envelope import Envelope
-
     from actors.runtime._runtime import Runtime
 
 __all__ = ["Actor", "forward_answer", "handles", "post", "stop_actor"]
@@ -49,8 +48,10 @@ _STOP = pykka.messages._ActorStop()  # noqa: SLF001 - pykka's own stop message
 def post(ref: ActorRef[Any], message: Any) -> None:
     """Tell `ref` a message from outside any actor (a clock callback, a future's callback, a
     worker thread); nothing happens if the actor has stopped meanwhile."""
-    with contextlib.suppress(ActorDeadError):
+    try:  # not contextlib.suppress: this is every tick's first step, and that is three calls
         ref.tell(message)
+    except ActorDeadError:
+        return
 
 
 def forward_answer(
@@ -95,6 +96,7 @@ class Actor(pykka.Actor):
     """
 
     _handlers: dict[type, Handler] = {}
+    _actor_ref: ActorRef[Any]  # type: ignore[assignment] # ours, not pykka's
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -111,9 +113,7 @@ class Actor(pykka.Actor):
         stopped = StopFlag()
         self.actor_stopped = stopped  # type: ignore[assignment]
         self.actor_inbox = Mailbox(self, runtime.activity, runtime.dispatcher)
-        self._actor_ref = ActorRef(  # type: ignore[assignment]
-            type(self), next(_actor_numbers), self.actor_inbox, stopped
-        )
+        self._actor_ref = ActorRef(type(self), next(_actor_numbers), self.actor_inbox, stopped)
 
     @property
     def actor_urn(self) -> str:  # type: ignore[override] # pykka: an attribute; ours: lazy
@@ -123,7 +123,7 @@ class Actor(pykka.Actor):
     @property
     def actor_ref(self) -> ActorRef[Self]:  # type: ignore[override]
         """The actor's one `ActorRef`."""
-        return self._actor_ref  # type: ignore[return-value]
+        return self._actor_ref
 
     @classmethod
     def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # type: ignore[override]
@@ -154,21 +154,26 @@ class Actor(pykka.Actor):
         except Exception:  # noqa: BLE001 - logged, and the actor stops, as in pykka
             self._handle_failure(*sys.exc_info())
 
-    def dispatch_envelope(self, envelope: Envelope[Any]) -> None:
-        message = envelope.message
+    def dispatch_message(self, message: Any) -> None:
         handler = self._handlers.get(type(message))
-        if handler is not None and envelope.reply_to is None:
-            # The common case in one frame (a message of ours, told, with a handler for its
-            # very class): what on_receive and receive would do, without their calls.
-            try:
-                handler(self, message)
-            except Exception as error:  # noqa: BLE001 - answered or logged: the actor goes on
-                self._handler_failed(message, error)
-            except BaseException:  # noqa: BLE001 - as below
-                self._stop_everything()
-            finally:
-                self.runtime.activity.done()
+        if handler is None:  # pykka's own (a stop), or a subclass of one of ours
+            self.dispatch_envelope(Envelope(message))
             return
+        # The common case in one frame (a message of ours, told, with a handler for its very
+        # class): what on_receive and receive would do, without their calls.
+        try:
+            handler(self, message)
+        except Exception as error:  # noqa: BLE001 - answered or logged: the actor goes on
+            self._handler_failed(message, error)
+        except BaseException:  # noqa: BLE001 - as below
+            self._stop_everything()
+        finally:
+            activity = self.runtime.activity
+            activity.message_handled()
+            if activity.waiters:
+                activity.handled_wake()
+
+    def dispatch_envelope(self, envelope: Envelope[Any]) -> None:
         try:
             response = self._handle_receive(envelope.message)
             if envelope.reply_to is not None:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pykka
 from pykka import ActorDeadError
-from pykka._envelope import Envelope
 
 if TYPE_CHECKING:
     from actors.runtime._dispatcher import Mailbox, StopFlag
@@ -63,7 +62,7 @@ class ActorRef(Generic[A]):
 
     def is_alive(self) -> bool:
         """Whether the actor has not stopped yet (it may stop at any moment after)."""
-        return not self.actor_stopped._set  # noqa: SLF001 - our own flag, read in place
+        return not self.actor_stopped.stopped
 
     def tell(self, message: Any) -> None:
         """Queue `message` for the actor; never waits.
@@ -71,10 +70,10 @@ class ActorRef(Generic[A]):
         Raises:
             ActorDeadError: the actor has stopped.
         """
-        if self.actor_stopped._set:  # noqa: SLF001 - our own flag, read in place
+        if self.actor_stopped.stopped:
             msg = f"{self} not found"
             raise ActorDeadError(msg)
-        self.actor_inbox.put(Envelope(message))
+        self.actor_inbox.put(message)  # bare: the mailbox knows it from an envelope
 
     def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
         """pykka's `ActorRef.ask`: send `message` with a reply future; its answer, or (with

@@ -199,8 +199,9 @@ class ProgramActor(Actor):
                 resolve(drain)
             self.stop()
             return
-        idle = not self.ledger.in_flight() and not self.pool.has_queued()
-        if self.phase.one_shot_fired and idle and not self.phase.uninstall_asked:
+        if not self.phase.one_shot_fired or self.phase.uninstall_asked:
+            return
+        if not self.ledger.in_flight() and not self.pool.has_queued():
             self.phase.uninstall_asked = True
             self.tell(self.supervisor_ref, m.Uninstalled(self.program.id))
 
@@ -231,7 +232,7 @@ class ProgramActor(Actor):
         """Offer `tick` to every member of the pool (none: it is skipped, and said once);
         how many took it."""
         members = self.pool.members()
-        taken = sum(self._offer(slot, tick) for slot in members)
+        taken = sum([self._offer(slot, tick) for slot in members])  # a list: one call, not n
         if not members:
             self.ledger.count_skipped(tick.scheduled_at, None)
             self.pool.say_empty()

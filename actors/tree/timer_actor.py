@@ -82,7 +82,7 @@ class TimerActor(Actor):
         jitter = random.uniform(0, self.schedule.jitter) if self.schedule.jitter else 0.0
         self._deadline = self.runtime.clock.call_at(
             fire_at + timedelta(seconds=jitter),
-            functools.partial(post, self.actor_ref, Wake(fire_at, jitter)),
+            functools.partial(post, self._actor_ref, Wake(fire_at, jitter)),
         )
 
     @handles(UpstreamSucceeded)
