@@ -140,13 +140,6 @@ _SPARE_QUEUES: list[deque[Any]] = []
 SPARE_QUEUES_KEPT = 1024
 
 
-def _spare_queue() -> deque[Any]:
-    try:
-        return _SPARE_QUEUES.pop()
-    except IndexError:
-        return deque()
-
-
 class Mailbox:
     """One actor's inbox, scheduled on a `Dispatcher` whenever it holds messages."""
 
@@ -182,7 +175,10 @@ class Mailbox:
             if not self._closed:
                 self._counter.message_sent()
                 if self._items is None:
-                    self._items = _spare_queue()
+                    try:  # inline, not a function: this is every message's path
+                        self._items = _SPARE_QUEUES.pop()
+                    except IndexError:
+                        self._items = deque()
                 self._items.append(envelope)
                 if self._scheduled:
                     return
@@ -224,8 +220,11 @@ class Mailbox:
         for _ in range(BATCH):
             with lock:
                 items = self._items
-                if not items:
-                    self._drained()
+                if not items:  # drained: as _drained(), inline on every message's path
+                    if items is not None and len(_SPARE_QUEUES) < SPARE_QUEUES_KEPT:
+                        _SPARE_QUEUES.append(items)
+                    self._items = None
+                    self._scheduled = False
                     return
                 item = items.popleft()
             if type(item) is Envelope:
