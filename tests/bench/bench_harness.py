@@ -510,7 +510,9 @@ def store_verdicts(outcomes: dict[tuple[str, str], Outcome]) -> list[Verdict]:
         if memory is None or stored is None:
             return [Verdict(goal, None, f"{key}: no figure")]
         ok &= stored >= 0.85 * memory if higher else stored <= 1.15 * memory
-        parts.append(f"{key}: {stored:,.4g} vs {memory:,.4g} {unit} ({stored / memory - 1:+.0%})")
+        digits = 0 if unit == "runs/s" else 1 if unit == "µs CPU/run" else 2
+        figures_text = f"{fmt_number(stored, digits)} vs {fmt_number(memory, digits)} {unit}"
+        parts.append(f"{key}: {figures_text} ({stored / memory - 1:+.0%})")
     out = [Verdict(goal, ok, "; ".join(parts))]
     memory = outcomes["aligned", "actors"].median("p99_ms")
     stored = outcomes["aligned", STORE].median("p99_ms")
