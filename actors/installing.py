@@ -23,9 +23,13 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from pykka import ActorDeadError
+
 from actors.errors import ProgramExists, ProgramNotFound, RunnerStopped
 from actors.program import Program
+from actors.runtime import resolve
 from actors.tree.messages import Install, InstallMany
+from actors.waiting import CALL_TIMEOUT, call_text, refuse_to_wait_in_handler
 
 if TYPE_CHECKING:
     from actors.runner import Runner
@@ -51,12 +55,14 @@ class InstallsInFlight:
         them has been answered; `watch` must follow."""
         while True:
             with self._lock:
-                earlier = next((self._replies[i] for i in program_ids if i in self._replies), None)
+                # An answered one counts as gone: its waiters wake before its callback forgets it.
+                found = (self._replies.get(i) for i in program_ids)
+                earlier = next((f for f in found if f is not None and not f.done()), None)
                 if earlier is None:
                     self._replies.update(dict.fromkeys(program_ids, reply))
                     break
-            with contextlib.suppress(Exception):
-                earlier.exception()  # its outcome is its caller's; this one only waits
+            with contextlib.suppress(Exception):  # its outcome is its caller's: this only waits
+                earlier.exception(timeout=CALL_TIMEOUT)
 
     def watch(self, program_ids: Sequence[str], reply: Future[Any], *, quiet: bool) -> None:
         """Forget the install once `reply` is answered. `quiet`: nobody waits for `reply`, so
@@ -69,8 +75,9 @@ class InstallsInFlight:
                 if self._replies.get(program_id) is reply:
                     del self._replies[program_id]
         error = reply.exception()
-        if quiet and error is not None:  # the supervisor could not have refused it: a bug
-            logger.error("install of %s failed after it returned", program_ids, exc_info=error)
+        if not quiet or error is None or isinstance(error, ActorDeadError | RunnerStopped):
+            return  # its caller heard it, or the runner stopped under it
+        logger.error("install of %s failed after it returned", program_ids, exc_info=error)
 
 
 def install_programs(runner: Runner, specs: Sequence[Program], *, replace: bool) -> list[Program]:
@@ -95,7 +102,7 @@ def install_programs(runner: Runner, specs: Sequence[Program], *, replace: bool)
     if runner._members is not None:  # noqa: SLF001
         return [_install_shared(runner, spec, replace=replace) for spec in specs]
     store, system = runner.store, runner._system  # noqa: SLF001
-    installs = []
+    installs: list[Install] = []
     for spec in specs:
         stored = store.load_program(spec.id) if store.durable else None
         # A program the store holds is adopted: its state is the stored one, no create_fn.
@@ -109,7 +116,21 @@ def install_programs(runner: Runner, specs: Sequence[Program], *, replace: bool)
     if len(installs) > 1:
         message = InstallMany(installs=tuple(installs), replace=replace)
     ids = [spec.id for spec in specs]
+    # From a handler, as any call that may wait (and entering may wait for an earlier install).
+    refuse_to_wait_in_handler(call_text(message))
     system.installing.enter(ids, message.reply)
+    try:
+        return _send(runner, message, specs, ids)
+    except BaseException as error:
+        resolve(message.reply, error=error)  # not sent, or not answered: let the next one in
+        raise
+
+
+def _send(
+    runner: Runner, message: Install | InstallMany, specs: Sequence[Program], ids: list[str]
+) -> list[Program]:
+    """Send the install; wait for its answer unless it cannot be refused (module docstring)."""
+    store, system = runner.store, runner._system  # noqa: SLF001
     quiet = (
         len(specs) == 1
         and not store.durable
@@ -118,10 +139,10 @@ def install_programs(runner: Runner, specs: Sequence[Program], *, replace: bool)
     )
     system.installing.watch(ids, message.reply, quiet=quiet)
     if quiet:
-        system.send(message)  # see the module's docstring
+        system.send(message)
         return list(specs)
     answer = runner._call(message)  # noqa: SLF001
-    return [answer] if len(installs) == 1 else list(answer)
+    return list(answer) if isinstance(message, InstallMany) else [answer]
 
 
 def _install_shared(runner: Runner, spec: Program, *, replace: bool) -> Program:

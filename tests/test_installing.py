@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from actors import (
+    DeadlockError,
     InvalidProgram,
     ManualClock,
     Program,
@@ -207,6 +208,28 @@ class TestInstallWithoutWaiting:
 
         assert runner._runtime.actor_count() == 0
 
+    def test_from_a_handler_refused_and_nothing_held(
+        self, runner: Runner, clock: ManualClock
+    ) -> None:
+        """An install from inside a merge_fn (an actor's handler) raises DeadlockError, as any
+        call that may wait does there, and leaves nothing behind: installing that id from
+        outside then works."""
+        errors: list[BaseException] = []
+
+        def merge(state: int, result: object) -> int:
+            try:
+                runner.install(counter("inner"), replace=True)
+            except DeadlockError as error:
+                errors.append(error)
+            return state
+
+        runner.install(Program(id="outer", main_fn=noop, create_fn=lambda: 0, merge_fn=merge))
+        runner.trigger("outer")
+
+        assert len(errors) == 1
+        runner.install(counter("inner"))
+        assert runner.get_state("inner") == 0
+
 
 class TestInstallsInFlight:
     def test_a_second_install_of_an_id_waits_for_the_first(self) -> None:
@@ -225,6 +248,25 @@ class TestInstallsInFlight:
         thread.start()
         assert not entered.wait(0.2)  # sleep-ok: proving it waits; the answer comes next
         first.set_result(None)
+        thread.join(WAIT)
+
+        assert entered.is_set()
+
+    def test_an_answered_install_holds_nothing(self) -> None:
+        """An install whose reply is answered (even before its bookkeeping ran) no longer holds
+        its id: the next enter() returns at once."""
+        books = InstallsInFlight()
+        first: Future[Any] = Future()
+        books.enter(["a"], first)
+        first.set_exception(RuntimeError("never sent"))
+        entered = threading.Event()
+
+        def second() -> None:
+            books.enter(["a"], Future())
+            entered.set()
+
+        thread = threading.Thread(target=second)
+        thread.start()
         thread.join(WAIT)
 
         assert entered.is_set()

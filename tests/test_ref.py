@@ -35,7 +35,8 @@ class Echo(Actor):
         super().__init__(runtime)
         self.seen = 0
 
-    def on_receive(self, message: Any) -> Any:
+    @handles(str)
+    def _echo(self, message: str) -> str:
         self.seen += 1
         return message
 

@@ -667,6 +667,32 @@ class PlainPykkaActor(Actor):
         return self.total
 
 
+class Receiver(Actor):
+    """Marks a handler, yet overrides on_receive: every message goes through on_receive."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.seen: list[str] = []
+
+    def on_receive(self, message: Any) -> Any:
+        self.seen.append(f"on_receive:{message!r}")
+        return super().on_receive(message)
+
+    @handles(Append)
+    def _append(self, message: Append) -> None:
+        self.seen.append("handler")
+
+
+def test_overridden_on_receive_sees_told_messages(runtime: Runtime) -> None:
+    """A subclass that overrides on_receive gets told messages through it too, not only asks:
+    the handler is reached the way the subclass says."""
+    ref = Receiver.start(runtime)
+    ref.tell(Append(1))
+    runtime.activity.wait_idle(WAIT)
+
+    assert ref.proxy().seen.get(timeout=WAIT) == ["on_receive:Append(value=1)", "handler"]
+
+
 class TestPykkaSemantics:
     def test_ask_returns_the_answer(self, runtime: Runtime) -> None:
         """ask() blocks for on_receive's return value; ask(block=False) gives a pykka Future."""

@@ -96,6 +96,7 @@ class Actor(pykka.Actor):
     """
 
     _handlers: dict[type, Handler] = {}
+    _direct = True  # a told message goes straight to its @handles handler
     _actor_ref: ActorRef[Any]  # type: ignore[assignment] # ours, not pykka's
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -106,6 +107,11 @@ class Actor(pykka.Actor):
                 for message_class in getattr(value, "handles_messages", ()):
                     handlers[message_class] = value
         cls._handlers = handlers
+        # A class that overrides how a message is received gets every message that way.
+        cls._direct = all(
+            getattr(cls, name) is getattr(Actor, name)
+            for name in ("on_receive", "receive", "_handle_receive")
+        )
 
     def __init__(self, runtime: Runtime) -> None:
         # Not pykka.Actor.__init__: it would build a threading.Event and a queue per actor.
@@ -156,7 +162,7 @@ class Actor(pykka.Actor):
 
     def dispatch_message(self, message: Any) -> None:
         handler = self._handlers.get(type(message))
-        if handler is None:  # pykka's own (a stop), or a subclass of one of ours
+        if handler is None or not self._direct:  # pykka's (a stop), a subclass of ours, ...
             self.dispatch_envelope(Envelope(message))
             return
         # The common case in one frame (a message of ours, told, with a handler for its very

@@ -128,7 +128,9 @@ def reject(item: Envelope[Any] | Any) -> None:
 
 #: The locks mailboxes guard their queues with, handed out in turn: a lock per mailbox would
 #: be three more objects per program for the collector to walk, and no thread ever holds two
-#: of them (a mailbox calls nothing while it holds its lock), so sharing cannot deadlock.
+#: of them (a mailbox calls nothing while it holds its lock), so sharing cannot deadlock. (A
+#: collection set off inside the lock could run a finalizer that tells an actor sharing it,
+#: and wait on itself; with a lock each, a finalizer telling that same actor could too.)
 _LOCKS = tuple(threading.Lock() for _ in range(256))
 _lock_turns = itertools.count()
 
