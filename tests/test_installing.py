@@ -231,6 +231,19 @@ class TestInstallWithoutWaiting:
         assert runner.get_state("inner") == 0
 
 
+def enter_in_a_thread(books: InstallsInFlight, program_id: str) -> tuple[Any, threading.Thread]:
+    """Start a thread that enters an install of `program_id`; the event is set once it has."""
+    entered = threading.Event()
+
+    def enter() -> None:
+        books.enter([program_id], Future())
+        entered.set()
+
+    thread = threading.Thread(target=enter)
+    thread.start()
+    return entered, thread
+
+
 class TestInstallsInFlight:
     def test_a_second_install_of_an_id_waits_for_the_first(self) -> None:
         """enter() of an id in flight returns only once the first install is answered."""
@@ -238,14 +251,7 @@ class TestInstallsInFlight:
         first: Future[Any] = Future()
         books.enter(["a"], first)
         books.watch(["a"], first, quiet=False)
-        entered = threading.Event()
-
-        def second() -> None:
-            books.enter(["a"], Future())
-            entered.set()
-
-        thread = threading.Thread(target=second)
-        thread.start()
+        entered, thread = enter_in_a_thread(books, "a")
         assert not entered.wait(0.2)  # sleep-ok: proving it waits; the answer comes next
         first.set_result(None)
         thread.join(WAIT)
@@ -259,14 +265,7 @@ class TestInstallsInFlight:
         first: Future[Any] = Future()
         books.enter(["a"], first)
         first.set_exception(RuntimeError("never sent"))
-        entered = threading.Event()
-
-        def second() -> None:
-            books.enter(["a"], Future())
-            entered.set()
-
-        thread = threading.Thread(target=second)
-        thread.start()
+        entered, thread = enter_in_a_thread(books, "a")
         thread.join(WAIT)
 
         assert entered.is_set()
