@@ -219,35 +219,28 @@ class Mailbox:
                 self._tear_down()
                 return
         # An actor stops only inside one of its own handlers: checked after each.
-        for _ in range(BATCH):
+        handled = 0
+        while True:
             with lock:
                 items = self._items
-                if not items:  # drained: as _drained(), inline on every message's path
+                if not items:  # drained: off the ready queue, its queue kept for another
                     if items is not None and len(_SPARE_QUEUES) < SPARE_QUEUES_KEPT:
                         _SPARE_QUEUES.append(items)
                     self._items = None
                     self._scheduled = False
                     return
+                if handled == BATCH:
+                    break
                 item = items.popleft()
             if type(item) is Envelope:
                 actor.dispatch_envelope(item)
             else:
                 actor.dispatch_message(item)
+            handled += 1
             if flag.stopped if ours else flag.is_set():  # type: ignore[attr-defined]
                 self._tear_down()
                 return
-        with lock:
-            if not self._items:
-                self._drained()
-                return
         self._dispatcher.requeue(self)  # more to do: go to the back of the line, for fairness
-
-    def _drained(self) -> None:
-        """Under the lock, the queue empty: off the ready queue, the queue kept for another."""
-        if self._items is not None and len(_SPARE_QUEUES) < SPARE_QUEUES_KEPT:
-            _SPARE_QUEUES.append(self._items)
-        self._items = None
-        self._scheduled = False
 
     def _tear_down(self) -> None:
         """The actor stopped: refuse what comes, answer what is queued, tear it down."""
