@@ -27,7 +27,7 @@ from actors.system import ActorSystem
 from actors.tree import messages as m
 from actors.waiting import CALL_TIMEOUT
 
-__all__ = ["COMMANDS", "Forwarding"]
+__all__ = ["COMMANDS", "Forwarding", "send_command"]
 
 logger = logging.getLogger("actors.membership")
 
@@ -47,10 +47,36 @@ COMMANDS: dict[str, type[Any]] = {
         m.GetProgramInfo,
         m.GetSpawns,
         m.GetHistory,
+        m.GetNextFires,
         m.Uninstall,
         m.SucceededElsewhere,
     )
 }
+
+
+def send_command(
+    coordinator: Coordinator, owner: str, message: Any, *, now: int, timeout: float
+) -> tuple[bool, Any]:
+    """Send the request `message` (one of `COMMANDS`) to runner `owner` through the store, and
+    wait for its answer: `(True, result)` or `(False, error)`.
+
+    Raises:
+        ProgramUnavailable: `owner` did not answer within `timeout` seconds.
+    """
+    kind = type(message).__name__
+    fields = {f.name: getattr(message, f.name) for f in attrs.fields(type(message))}
+    del fields["reply"]  # a future of this process: the answer comes back through the store
+    answer = coordinator.call(
+        owner, message.program_id, kind, pickle.dumps(fields), now=now, timeout=timeout
+    )
+    if answer is None:
+        msg = (
+            f"program {message.program_id!r} is run by runner {owner!r}, which did not "
+            f"answer {kind} within {timeout:g} s"
+        )
+        raise ProgramUnavailable(msg)
+    ok, payload = answer
+    return ok, pickle.loads(payload)
 
 
 class Forwarding:
@@ -112,25 +138,10 @@ class Forwarding:
                 f"heard of): a live runner takes it over within {self.lease:g} s"
             )
             raise ProgramUnavailable(msg)
-        fields = {
-            f.name: getattr(message, f.name)
-            for f in attrs.fields(type(message))
-            if f.name != "reply"
-        }
         wait = CALL_TIMEOUT if timeout is None else timeout
-        answer = self.coordinator.call(
-            owner[0], program_id, kind, pickle.dumps(fields), now=now, timeout=wait
-        )
-        if answer is None:
-            msg = (
-                f"program {program_id!r} is run by runner {owner[0]!r}, which did not answer "
-                f"{kind} within {wait:g} s"
-            )
-            raise ProgramUnavailable(msg)
+        ok, value = send_command(self.coordinator, owner[0], message, now=now, timeout=wait)
         if isinstance(message, m.Uninstall):
             self._uninstalled(program_id)  # there: so not to run here either
-        ok, payload = answer
-        value = pickle.loads(payload)
         if not ok:
             raise value
         return value

@@ -7,7 +7,7 @@ A `ProgramHandle` is the runner's calls bound to one program, for the REPL. An
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from actors._tracebacks import user_facing
@@ -77,6 +77,10 @@ class ProgramHandle:
     def history(self, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first."""
         return self.runner.history(self.id, limit)
+
+    def next_fires(self, n: int = 5) -> list[datetime]:
+        """The program's next `n` fire times, soonest first."""
+        return self.runner.next_fires(self.id, n)
 
     def timeline(self, *, width: int = 60) -> Timeline:
         """The program's recent runs per spawn; see `Runner.timeline`."""

@@ -34,8 +34,8 @@ from actors.forwarding import Forwarding
 from actors.program import Program
 from actors.snapshots import ProgramInfo, RunnerInfo
 from actors.store.abc import Coordinator, Store, StoredProgram
-from actors.store.codec import from_micros, to_micros
-from actors.store.runner_liveness import pid_alive, this_host
+from actors.store.codec import to_micros
+from actors.store.runner_liveness import pid_alive, runner_infos, this_host
 from actors.system import ActorSystem
 from actors.tree import messages as m
 from actors.tree.program_view import stored_info
@@ -390,14 +390,4 @@ class Membership:
         now = self._now()
         with self._lock:
             rows = self.coordinator.runners()
-        return [
-            RunnerInfo(
-                id=row.id,
-                host=row.host,
-                pid=row.pid,
-                started_at=from_micros(row.started_at),
-                heartbeat=from_micros(row.heartbeat),
-                alive=row.heartbeat >= now - self.span,
-            )
-            for row in rows
-        ]
+        return runner_infos(rows, now=now, span=self.span)

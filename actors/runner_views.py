@@ -1,8 +1,8 @@
 """RunnerViews: what a runner shows of itself, its programs and its store's other runners.
 
-A base of `Runner`: snapshots built by the actors (`status`, `info`, `spawns`, `history`),
-pictures of them (`timeline`), and with a store several runners share, the programs the other
-runners run and the runners themselves (`cluster`).
+A base of `Runner`: snapshots built by the actors (`status`, `info`, `spawns`, `history`,
+`next_fires`), pictures of them (`timeline`), and with a store several runners share, the
+programs the other runners run and the runners themselves (`cluster`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -17,7 +18,8 @@ import attrs
 from actors._tracebacks import user_facing
 from actors.snapshots import ProgramInfo, RunnerInfo, RunnerStatus, RunRecord, SpawnInfo
 from actors.timeline import Timeline, render_timeline
-from actors.tree.messages import GetHistory, GetProgramInfo, GetSpawns, GetStatus
+from actors.tree.messages import GetHistory, GetNextFires, GetProgramInfo, GetSpawns, GetStatus
+from actors.validation import check_int
 
 if TYPE_CHECKING:
     from actors.clock import Clock
@@ -76,6 +78,18 @@ class RunnerViews:
         Its `repr` is the plain picture; rich renders it too.
         """
         return render_timeline(self.history(id, limit=1000), now=self.clock.now(), width=width)
+
+    def next_fires(self, id: str, n: int = 5) -> list[datetime]:
+        """The program's next `n` fire times, soonest first (fewer when its schedule ends;
+        none for a `manual()` one or one waiting for its upstream).
+
+        Raises:
+            ProgramNotFound: no such program.
+            ValueError: `n` is not an int >= 1.
+        """
+        check_int("n", n, at_least=1, error=ValueError)
+        result: list[datetime] = self._call(GetNextFires(program_id=id, n=n))
+        return result
 
     def history(self, id: str, limit: int = 50) -> list[RunRecord]:
         """The program's most recent runs, newest first (running ones first of all)."""

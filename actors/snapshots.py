@@ -194,6 +194,7 @@ class ProgramInfo(_Pretty):
     next_run: datetime | None = None
     last_error: BaseException | None = None
     owner: str | None = None  # the id of the runner that runs it (a store's row: the last one)
+    tags: tuple[str, ...] = ()
 
     @property
     def spawn_counts(self) -> str:

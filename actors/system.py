@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,8 @@ class ActorSystem:
         )
         #: With a store several runners share: this runner's part in it (`Membership`).
         self.membership: Membership | None = None
+        #: What was started beside the runner and stops first when it stops (a dashboard).
+        self._companions: list[Callable[[], object]] = []
         self._stop_lock = threading.Lock()
         self._stopped = False
         self._stop_done = threading.Event()
@@ -151,6 +154,14 @@ class ActorSystem:
             self.call(Install(program=program, state=None, stored=stored, restored=True))
         return None
 
+    def stop_with(self, stop: Callable[[], object]) -> None:
+        """Call `stop()` first when the runner stops (at once if it has stopped)."""
+        with self._stop_lock:
+            if not self._stopped:
+                self._companions.append(stop)
+                return
+        stop()
+
     def ours(self) -> bool:
         """Whether the calling thread is one of this system's own (a handler, or user code)."""
         return in_handler() or inside_user_code_of(self.runtime) is not None
@@ -186,6 +197,11 @@ class ActorSystem:
     def _stop_now(self, settleable: Settleable, wait: bool, timeout: float) -> None:
         try:
             work_deadline = time.monotonic() + (timeout if wait else 0.0)
+            for stop in self._companions:
+                try:
+                    stop()
+                except Exception:  # a companion must not keep the runner from stopping
+                    logger.exception("runner %r: stopping %r failed", self.runner_id, stop)
             if self.membership is not None:
                 self.membership.halt()  # no more claims or commands: the runner stops
             shutdown = Shutdown()

@@ -17,6 +17,7 @@ from actors.errors import DeadlockError
 from actors.runtime import Request, Runtime, in_handler, user_code_label
 from actors.tree.messages import (
     GetHistory,
+    GetNextFires,
     GetProgramInfo,
     GetSpawns,
     GetState,
@@ -44,6 +45,7 @@ CALL_TIMEOUT = 60.0
 _CALL_NAMES: dict[type, str] = {
     GetHistory: "history",
     GetMonitorInfo: "autoscale handle's info",
+    GetNextFires: "next_fires",
     GetProgramInfo: "info",
     GetSpawns: "spawns",
     GetState: "get_state",

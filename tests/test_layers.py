@@ -66,6 +66,9 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "actors.cli",
         "actors.cli.*",
         "actors._tracebacks",
+        # The dashboard: a Starlette app over a runner or a store, served by uvicorn.
+        "actors.web",
+        "actors.web.*",
     ),
 }
 

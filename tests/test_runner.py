@@ -7,6 +7,7 @@ import sys
 import textwrap
 import threading
 from concurrent.futures import Future
+from datetime import timedelta
 
 import pytest
 
@@ -24,8 +25,10 @@ from actors import (
     SchedulerError,
     SystemClock,
     every,
+    manual,
 )
 from actors.waiting import wait_for_answer
+from tests.conftest import T0
 from tests.helpers import Gate, eventually
 
 
@@ -479,6 +482,27 @@ def test_timeline_draws_each_spawn(runner: Runner, clock: ManualClock) -> None:
     assert "w-2" in text
     assert "█" in text
     assert repr(runner["w"].timeline(width=30)) == text
+
+
+def test_next_fires_lists_the_coming_fire_times(runner: Runner, clock: ManualClock) -> None:
+    """runner.next_fires(id, n) is the schedule's next n fire times from where the program's
+    timer stands; a manual program has none; a bad n or an unknown id is refused."""
+    runner.install(Program(id="w", schedule=every(10), main_fn=noop))
+    runner.install(Program(id="m", schedule=manual(), main_fn=noop))
+    assert runner.next_fires("w", 3) == [T0 + timedelta(seconds=s) for s in (10, 20, 30)]
+    clock.advance(25)
+    assert runner["w"].next_fires(2) == [T0 + timedelta(seconds=s) for s in (30, 40)]
+    assert runner.next_fires("m") == []
+    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
+        runner.next_fires("w", 0)
+    with pytest.raises(ProgramNotFound):
+        runner.next_fires("nothing")
+
+
+def test_info_carries_the_program_s_tags(runner: Runner) -> None:
+    """ProgramInfo.tags are the program's tags, for filters."""
+    runner.install(Program(id="w", schedule=manual(), main_fn=noop, tags=["a", "b"]))
+    assert runner.info("w").tags == ("a", "b")
 
 
 class TestCallsThatWouldWaitOnThemselves:

@@ -117,6 +117,18 @@ def test_duplicates_stale_epochs_and_deletes(store: PostgresStore, url: str) -> 
     assert [p.row.id for p in store.load()] == ["q"]
 
 
+def test_recent_runs_read_every_program_s_newest_runs(store: PostgresStore) -> None:
+    """recent_runs gives the runs after a number, of every program, oldest first, as the
+    SQLite store does."""
+    store.write([install("p"), install("q")])
+    store.write([Write(program_id="p", run=run("p", 0)), Write(program_id="q", run=run("q", 0))])
+    store.write([Write(program_id="p", run=run("p", 1))])
+    runs = store.recent_runs()
+    assert [(r.program_id, r.run_id) for _, r in runs] == [("p", "r0"), ("q", "r0"), ("p", "r1")]
+    after = store.recent_runs(after=runs[0][0], limit=1)
+    assert [(r.program_id, r.run_id) for _, r in after] == [("p", "r1")]
+
+
 def test_a_failed_batch_writes_nothing(store: PostgresStore) -> None:
     """A batch with a row the store cannot hold raises StoreError naming the store, and none
     of its writes is there."""

@@ -362,6 +362,29 @@ def test_history_keeps_the_newest_runs(tmp_path: Path) -> None:
         store.close()
 
 
+def test_recent_runs_are_every_program_s_newest_runs_after_a_number(store: SQLiteStore) -> None:
+    """recent_runs(after, limit) gives the runs written after run number `after`, of every
+    program, oldest first, each with its number: the newest `limit` of them."""
+    store.write([install("p"), install("q")])
+    for number in range(3):
+        store.write([Write(program_id="p", run=run("p", number))])
+        store.write([Write(program_id="q", run=run("q", number))])
+    everything = store.recent_runs()
+    assert [(r.program_id, r.run_id) for _, r in everything] == [
+        ("p", "r0"),
+        ("q", "r0"),
+        ("p", "r1"),
+        ("q", "r1"),
+        ("p", "r2"),
+        ("q", "r2"),
+    ]
+    numbers = [number for number, _ in everything]
+    assert numbers == sorted(numbers)
+    newest = store.recent_runs(after=numbers[2], limit=2)
+    assert [(number, r.run_id) for number, r in newest] == [(numbers[4], "r2"), (numbers[5], "r2")]
+    assert store.recent_runs(after=numbers[-1]) == []
+
+
 def test_a_smaller_history_applies_at_the_first_write_after_open(tmp_path: Path) -> None:
     """Runs kept under a larger `history` are trimmed to the new one at the program's first
     write after open, and loads return only the new bound even before that."""

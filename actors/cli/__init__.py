@@ -5,6 +5,7 @@
     actors next "CRON" [-n 5] [--tz ZONE] [--from ISO]              next fire times of an expression
     actors status [--store PATH]                                    a store's programs, as a table
     actors history PROGRAM [--store PATH] [-n 20]                   a stored program's recent runs
+    actors web [--store PATH|URL] [--bind HOST:PORT] [--token T]    a store's live dashboard
 
 TARGET is FILE.py, module or module:attr (`loading.py` says how it is loaded).
 
@@ -16,6 +17,7 @@ loading.py   load_target, Loaded: the runner of a FILE.py, module or module:attr
 run.py       `actors run`: the live table, the wind-down, the last line
 repl.py      `actors repl`: picking a console and opening it
 stored.py    `actors status` and `actors history`: a store, read without running anything
+web.py       `actors web`, and the dashboard of `actors run --web`
 signals.py   SIGINT and SIGTERM while `run` or `repl` has a runner going
 output.py    the rich console that `run` and `repl` print on
 ```
@@ -94,6 +96,13 @@ def _run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _web(args: argparse.Namespace) -> int:
+    """`actors web` (see `actors.cli.web`), imported only when it is the command."""
+    from actors.cli.web import web_command
+
+    return web_command(args)
+
+
 def _repl(args: argparse.Namespace) -> int:
     """`actors repl` (see `actors.cli.repl`), imported only when it is the command."""
     from actors.cli.repl import repl_command
@@ -145,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $ACTORS_STORE, else actors.db in the working directory); a `runner` the "
         "target makes keeps its own store"
     )
+    token_help = (
+        "the token the dashboard's actions need (sent in the X-Actors-Token header); default: "
+        "$ACTORS_WEB_TOKEN; without one the dashboard is read-only"
+    )
     run = commands.add_parser(
         "run",
         help="run the programs of a file or module, with a live status table",
@@ -180,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="print the table once, at the end, instead of a live display (for logs, CI)",
     )
+    run.add_argument(
+        "--web",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve the runner's live dashboard there (`:8470`: on loopback; needs "
+        "actors[web])",
+    )
+    run.add_argument("--token", default=None, metavar="TOKEN", help=token_help)
     run.set_defaults(handler=_with_store(_run))
 
     repl = commands.add_parser(
@@ -236,6 +257,49 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", type=_positive_int, default=20, metavar="N", help="how many (default: 20)"
     )
     history.set_defaults(handler=_with_store(history_command))
+
+    web = commands.add_parser(
+        "web",
+        help="serve a live dashboard of a store's programs, beside its runners",
+        description=(
+            "Serve a live web dashboard of the programs a store holds (SQLite or a whole "
+            "PostgreSQL cluster), read beside the runners that run them: runners and their "
+            "heartbeats, programs, spawns, runs, events. Actions (trigger, pause, resume, "
+            "spawn, unspawn, kill a spawn) go to the runner that owns the program, and need "
+            "--token. Needs the extra actors[web]. Ctrl-C stops it."
+        ),
+    )
+    web.add_argument(
+        "--store",
+        default=None,
+        metavar="PATH|URL",
+        help=(
+            "the store: a path, sqlite:///PATH or postgresql://... (default: $ACTORS_STORE, "
+            "else actors.db)"
+        ),
+    )
+    web.add_argument(
+        "--bind",
+        default="127.0.0.1:8470",
+        metavar="HOST:PORT",
+        help="where to listen (default: 127.0.0.1:8470, this machine only; :PORT is loopback)",
+    )
+    web.add_argument("--token", default=None, metavar="TOKEN", help=token_help)
+    web.add_argument(
+        "--lease",
+        type=_seconds,
+        default=15.0,
+        metavar="SECONDS",
+        help="the runners' lease: one not heard of for half of it is shown dead (default: 15)",
+    )
+    web.add_argument(
+        "--for",
+        dest="for_",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop by itself after this many seconds",
+    )
+    web.set_defaults(handler=_with_store(_web))
     return parser
 
 

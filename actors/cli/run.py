@@ -45,6 +45,10 @@ def run_command(args: argparse.Namespace) -> int:
     with signals_to_main_thread():
         loaded = load_target(args.target, command="run", store=args.store)
     runner = loaded.runner
+    if args.web is not None:
+        from actors.cli.web import web_server
+
+        web_server(runner, args)  # it stops with the runner
     console = stdout_console()
     started = time.monotonic()
     deadline = None if args.for_ is None else started + args.for_

@@ -15,7 +15,7 @@ from actors.cli.usage import UsageError
 if TYPE_CHECKING:
     from actors.store import Store
 
-__all__ = ["DEFAULT_STORE", "default_store", "history_command", "status_command"]
+__all__ = ["DEFAULT_STORE", "default_store", "history_command", "readable_store", "status_command"]
 
 #: Where `run`, `repl`, `status` and `history` keep programs when `--store` is not given.
 DEFAULT_STORE = "actors.db"
@@ -32,7 +32,7 @@ def status_command(args: argparse.Namespace) -> int:
     from actors.snapshots import RunnerStatus
     from actors.tree.program_view import stored_info
 
-    store = _readable(args.store, "status")
+    store = readable_store(args.store, "status")
     infos = [stored_info(stored, store.serializer, None) for stored in store.load()]
     status = RunnerStatus(id=store.url, running=False, paused=False, programs=infos)
     stdout_console().print(status)
@@ -46,7 +46,7 @@ def history_command(args: argparse.Namespace) -> int:
     from actors.cli.output import stdout_console
     from actors.tree.program_rows import run_record
 
-    store = _readable(args.store, "history")
+    store = readable_store(args.store, "history")
     stored = store.load_program(args.program)
     if stored is None:
         ids = ", ".join(p.row.id for p in store.load()) or "none"
@@ -72,7 +72,7 @@ def history_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _readable(spec: str, command: str) -> Store:
+def readable_store(spec: str, command: str) -> Store:
     """The store `spec` names, checked but not opened (no lock: a runner may hold it)."""
     from actors.errors import StoreError
     from actors.store import open_store

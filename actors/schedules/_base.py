@@ -106,6 +106,16 @@ class Schedule(ABC):
         msg = f"{type(self).__name__} has no definition: it cannot be stored"
         raise NotImplementedError(msg)
 
+    def upcoming(self, first: datetime | None, n: int) -> list[datetime]:
+        """`first` (the next fire time, or `None`: no more) and the fire times after it, `n`
+        in all at most, oldest first. Pure."""
+        fires: list[datetime] = []
+        when = first
+        while when is not None and len(fires) < n:
+            fires.append(when)
+            when = self.next_fire(when)
+        return fires
+
     def count_fires(self, after: datetime, until: datetime) -> int:
         """How many fire times lie in (`after`, `until`]. Pure.
 

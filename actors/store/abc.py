@@ -394,6 +394,11 @@ class Store(ABC):
         open; `None` for a store only one runner ever uses."""
         return None
 
+    def recent_runs(self, after: int = 0, limit: int = 100) -> list[tuple[int, RunRow]]:
+        """The runs of every program written after run number `after`, each with its number,
+        oldest first: the newest `limit` of them (a dashboard's events). None by default."""
+        return []
+
     @abstractmethod
     def load_program(self, program_id: str) -> StoredProgram | None:
         """One program, if the store holds it. On the caller's thread."""

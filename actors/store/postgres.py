@@ -28,6 +28,7 @@ from actors.errors import StoreError
 from actors.store import schema
 from actors.store.abc import (
     ProgramRow,
+    RunRow,
     Serializer,
     Store,
     StoredProgram,
@@ -44,7 +45,7 @@ from actors.store.codec import (
 )
 from actors.store.postgres_checks import inspect
 from actors.store.postgres_coordinator import ORDER_LOCK, PostgresCoordinator, session_name
-from actors.store.reads import load_all, load_one, load_rows
+from actors.store.reads import load_all, load_one, load_recent, load_rows
 from actors.store.serializers import serializer_of
 from actors.validation import check_int, check_non_empty_str, check_seconds
 
@@ -275,6 +276,10 @@ class PostgresStore(Store):
     def program_rows(self) -> list[ProgramRow]:
         with self._reading() as conn:
             return [] if conn is None else load_rows(conn)
+
+    def recent_runs(self, after: int = 0, limit: int = 100) -> list[tuple[int, RunRow]]:
+        with self._reading() as conn:
+            return [] if conn is None else load_recent(conn, "%s", after, limit)
 
     def load_program(self, program_id: str) -> StoredProgram | None:
         with self._reading() as conn:

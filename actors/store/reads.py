@@ -11,7 +11,7 @@ from typing import Any
 from actors.store.abc import FiringRow, ProgramRow, RunRow, StoredProgram
 from actors.store.codec import FIRING_COLUMNS, PROGRAM_COLUMNS, RUN_COLUMNS, decode
 
-__all__ = ["load_all", "load_one", "load_rows"]
+__all__ = ["load_all", "load_one", "load_recent", "load_rows"]
 
 _PROGRAMS = f"SELECT {', '.join(PROGRAM_COLUMNS)} FROM actors_programs"
 
@@ -32,6 +32,17 @@ def load_one(conn: Any, mark: str, history: int, program_id: str) -> StoredProgr
     """The program `program_id`, if the store holds it."""
     row = conn.execute(f"{_PROGRAMS} WHERE id = {mark}", (program_id,)).fetchone()
     return None if row is None else _stored(conn, mark, history, decode(ProgramRow, row))
+
+
+def load_recent(conn: Any, mark: str, after: int, limit: int) -> list[tuple[int, RunRow]]:
+    """The runs of every program written after run number `after`, each with its number,
+    oldest first: the newest `limit` of them."""
+    rows = conn.execute(
+        f"SELECT id, {', '.join(RUN_COLUMNS)} FROM actors_runs WHERE id > {mark} "
+        f"ORDER BY id DESC LIMIT {mark}",
+        (after, limit),
+    ).fetchall()
+    return [(row[0], decode(RunRow, row[1:])) for row in reversed(rows)]
 
 
 def _stored(conn: Any, mark: str, history: int, row: ProgramRow) -> StoredProgram:

@@ -10,8 +10,13 @@ from __future__ import annotations
 import functools
 import os
 import socket
+from collections.abc import Iterable
 
-__all__ = ["FORGET", "in_use", "pid_alive", "this_host"]
+from actors.snapshots import RunnerInfo
+from actors.store.abc import RunnerRow
+from actors.store.codec import from_micros
+
+__all__ = ["FORGET", "in_use", "pid_alive", "runner_infos", "this_host"]
 
 #: Runners not heard of for this many lease spans are forgotten (their rows deleted).
 FORGET = 40
@@ -29,6 +34,22 @@ def in_use(row: tuple[int, str, int], pid: int, host: str, alive: int) -> bool:
     """
     other = (row[0], row[1]) != (pid, host)
     return other and row[2] >= alive and (row[1] != host or pid_alive(row[0]))
+
+
+def runner_infos(rows: Iterable[RunnerRow], *, now: int, span: int) -> list[RunnerInfo]:
+    """Runner rows as `runner.cluster()` shows them: alive when heard of within `span` of
+    `now` (microseconds)."""
+    return [
+        RunnerInfo(
+            id=row.id,
+            host=row.host,
+            pid=row.pid,
+            started_at=from_micros(row.started_at),
+            heartbeat=from_micros(row.heartbeat),
+            alive=row.heartbeat >= now - span,
+        )
+        for row in rows
+    ]
 
 
 #: The inode of the first pid namespace of Linux (a process not in a container sees this).

@@ -32,6 +32,7 @@ from actors.store import schema
 from actors.store import sqlite_checks as checks
 from actors.store.abc import (
     ProgramRow,
+    RunRow,
     Serializer,
     Store,
     StoredProgram,
@@ -39,7 +40,7 @@ from actors.store.abc import (
     WriteResult,
 )
 from actors.store.batch_plan import Draft, TrimSchedule, plan_batch
-from actors.store.reads import load_all, load_one, load_rows
+from actors.store.reads import load_all, load_one, load_recent, load_rows
 from actors.store.serializers import serializer_of
 from actors.store.sqlite_batch import BATCH_DDL, read_books, statements, trim_statements
 from actors.store.sqlite_coordinator import SQLiteCoordinator
@@ -239,6 +240,10 @@ class SQLiteStore(Store):
     def program_rows(self) -> list[ProgramRow]:
         with self._reading() as conn:
             return [] if conn is None else load_rows(conn)
+
+    def recent_runs(self, after: int = 0, limit: int = 100) -> list[tuple[int, RunRow]]:
+        with self._reading() as conn:
+            return [] if conn is None else load_recent(conn, "?", after, limit)
 
     def load_program(self, program_id: str) -> StoredProgram | None:
         with self._reading() as conn:

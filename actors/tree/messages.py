@@ -26,6 +26,7 @@ __all__ = [
     "FiringStored",
     "GetHeld",
     "GetHistory",
+    "GetNextFires",
     "GetProgramInfo",
     "GetSpawns",
     "GetState",
@@ -237,6 +238,13 @@ class GetHistory(ProgramRequest):
 
 
 @attrs.frozen(kw_only=True)
+class GetNextFires(ProgramRequest):
+    """Ask for the program's next `n` fire times, oldest first."""
+
+    n: int = 5
+
+
+@attrs.frozen(kw_only=True)
 class SetPaused(Request):
     """From the supervisor to a ProgramActor: ticks while paused are missed, not queued."""
 
@@ -256,8 +264,7 @@ class SetSchedule(Request):
 
 @attrs.frozen
 class WatchSuccess:
-    """From the supervisor to a ProgramActor: report each successful run (`ProgramSucceeded`)
-    because another program runs `on_success` of it."""
+    """To a ProgramActor: report each success (`ProgramSucceeded`): a program follows it."""
 
     enabled: bool
 
@@ -281,16 +288,14 @@ class SucceededElsewhere(Request):
 
 @attrs.frozen
 class UpstreamsElsewhere:
-    """To the supervisor, from its membership: the programs other runners of the store run;
-    an `on_success` program of one of them does not wait for it here."""
+    """To the supervisor: the programs other runners run (their on_success programs here run)."""
 
     program_ids: frozenset[str]
 
 
 @attrs.frozen
 class UpstreamPresence:
-    """From the supervisor to the ProgramActor of an `on_success` program: its upstream is
-    installed (`True`) or not (`False`: the program waits for it)."""
+    """To an `on_success` program's actor: its upstream is installed, or not (then it waits)."""
 
     installed: bool
 
@@ -319,8 +324,7 @@ class Drain(Request):
 
 @attrs.frozen
 class Wake:
-    """From the clock to a TimerActor: the deadline of fire time `fire_at` was reached
-    (`jitter` seconds after it: the random delay the timer chose for it)."""
+    """From the clock to a TimerActor: fire time `fire_at` is due (plus its `jitter` seconds)."""
 
     fire_at: datetime
     jitter: float = 0.0
@@ -357,11 +361,8 @@ class FiringStored:
 
 @attrs.frozen
 class Run:
-    """From a ProgramActor to a SpawnActor: run `main_fn` once (try number `attempt`).
-
-    `ticket` (a `RunTicket`) is how the ProgramActor stops waiting for the run when it times
-    out or its spawn is killed.
-    """
+    """From a ProgramActor to a SpawnActor: run `main_fn` once (try number `attempt`); by
+    `ticket` (a `RunTicket`) the ProgramActor stops waiting for it (a timeout, a kill)."""
 
     run_id: str
     scheduled_at: datetime
@@ -404,8 +405,7 @@ class KillSpawn(ProgramRequest):
 
 @attrs.frozen
 class ProgramDied:
-    """From a ProgramActor that failed to the supervisor: restart me with this state (and,
-    with a store, from these books: `stored`)."""
+    """From a failed ProgramActor to the supervisor: restart me with `state` (books: `stored`)."""
 
     program_id: str
     urn: str

@@ -35,7 +35,7 @@ from actors.tree import messages as m
 from actors.tree.messages import Tick
 from actors.tree.program_phase import ProgramPhase
 from actors.tree.program_start import ProgramStart
-from actors.tree.program_view import live_info
+from actors.tree.program_view import query_answer
 from actors.tree.run_ledger import ActiveRun, RunLedger
 from actors.tree.spawn_pool import ActorSpawnHost, SpawnPool, SpawnSlot
 
@@ -393,19 +393,9 @@ class ProgramActor(Actor):
         now = self.runtime.clock.now()
         self._dispatch(self.ledger.open("", now, message.args, message.reply))
 
-    @handles(m.GetState, m.GetProgramInfo, m.GetSpawns, m.GetHistory)
-    def _query(self, message: m.GetState | m.GetProgramInfo | m.GetSpawns | m.GetHistory) -> None:
-        answer: Any
-        match message:
-            case m.GetState():
-                answer = self.state
-            case m.GetProgramInfo():
-                answer = live_info(self)
-            case m.GetSpawns():
-                answer = self.pool.infos()
-            case m.GetHistory(limit=limit):
-                answer = self.ledger.history(limit)
-        resolve(message.reply, answer)
+    @handles(m.GetState, m.GetProgramInfo, m.GetSpawns, m.GetHistory, m.GetNextFires)
+    def _query(self, message: m.ProgramRequest) -> None:
+        resolve(message.reply, query_answer(self, message))
 
     @handles(*get_args(Configure))
     def _configure(self, message: Configure) -> None:

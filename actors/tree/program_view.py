@@ -1,6 +1,7 @@
 """Program snapshots: a `ProgramInfo` of a live program (from its actor's books), or of one
-only a store holds (from its row: waiting for the code that installs it, or failed); and a
-runner's `RunnerStatus`, gathered from its programs' and monitors' answers."""
+only a store holds (from its row: waiting for the code that installs it, or failed); the
+answers of a program's other queries; and a runner's `RunnerStatus`, gathered from its
+programs' and monitors' answers."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from actors.runtime import gather, resolve
 from actors.schedules import schedule_from_definition
 from actors.snapshots import MonitorInfo, ProgramInfo, RunnerStatus
 from actors.store.abc import Serializer, StoredProgram
+from actors.tree import messages as m
 from actors.tree.program_rows import StoredError
 
 if TYPE_CHECKING:
     from actors.tree.program_actor import ProgramActor
 
-__all__ = ["answer_status", "live_info", "stored_info"]
+__all__ = ["answer_status", "live_info", "query_answer", "stored_info"]
 
 
 def live_info(actor: ProgramActor) -> ProgramInfo:
@@ -42,7 +44,24 @@ def live_info(actor: ProgramActor) -> ProgramInfo:
         next_run=actor.next_run,
         last_error=ledger.last_error,
         owner=actor.runtime.name,
+        tags=program.tags,
     )
+
+
+def query_answer(actor: ProgramActor, query: m.ProgramRequest) -> Any:
+    """What the program `actor` runs answers to `query`, a question that changes nothing."""
+    match query:
+        case m.GetState():
+            return actor.state
+        case m.GetProgramInfo():
+            return live_info(actor)
+        case m.GetSpawns():
+            return actor.pool.infos()
+        case m.GetHistory(limit=limit):
+            return actor.ledger.history(limit)
+        case m.GetNextFires(n=n):
+            return actor.schedule.upcoming(actor.next_run, n)
+    raise TypeError(f"{actor}: {type(query).__name__} is not a query")
 
 
 def stored_info(stored: StoredProgram, serializer: Serializer, error: str | None) -> ProgramInfo:
@@ -77,6 +96,7 @@ def stored_info(stored: StoredProgram, serializer: Serializer, error: str | None
         next_run=row.next_fire,
         last_error=None if last_error is None else StoredError(last_error),
         owner=row.owner,
+        tags=tuple(tag for tag in definition.get("tags", ()) if isinstance(tag, str)),
     )
 
 
