@@ -190,10 +190,25 @@ def test_a_bad_action_is_answered_4xx_with_a_message(
 
 
 def test_a_body_that_is_not_json_is_a_400(client: Any) -> None:
-    """A body that does not parse never reaches the runner."""
-    response = client.post("/programs/pool/spawn", content=b"{n: 1", headers=AUTH)
+    """A body that does not parse, or nests too deep to parse, never reaches the runner."""
+    for body in (b"{n: 1", b"[" * 200_000):
+        response = client.post("/programs/pool/spawn", content=body, headers=AUTH)
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("the body must be JSON")
+
+
+def test_a_request_naming_another_host_is_refused(client: Any) -> None:
+    """On loopback the dashboard answers only requests for a loopback name: a page whose
+    name was made to point at 127.0.0.1 (DNS rebinding) cannot read it."""
+    assert client.get("/api/programs", headers={"Host": "evil.example:8470"}).status_code == 400
+    assert client.get("/api/programs", headers={"Host": "localhost:8470"}).status_code == 200
+
+
+def test_a_program_id_too_long_is_a_400(client: Any) -> None:
+    """An id no program can have is refused before any actor is asked."""
+    response = client.get("/api/programs/" + "x" * 501)
     assert response.status_code == 400
-    assert response.json()["error"].startswith("the body must be JSON")
+    assert response.json()["error"].startswith("program_id must be a text of at most 500")
 
 
 def test_actions_are_refused_without_the_right_token(runner: Runner, client: Any) -> None:
@@ -225,19 +240,28 @@ def test_a_dashboard_without_a_token_is_read_only(
     assert runner.info("counter").runs == 1
 
 
+def times_out(state: Any, args: Any) -> None:
+    raise TimeoutError("the job's own")
+
+
 def test_a_failed_run_and_a_run_still_going_are_said_as_such(runner: Runner) -> None:
-    """A trigger whose run raises is answered with the run's error; one still running after
-    the action's timeout is answered 202, and finishes on its own."""
+    """A trigger whose run raises is answered with the run's error, a TimeoutError of its
+    own too; one still running after the action's timeout is answered 202, and finishes on
+    its own."""
     release = threading.Event()
     runner.install(
         Program(id="slow", main_fn=lambda state, args: release.wait(10), schedule=manual())
     )
+    runner.install(Program(id="timing-out", main_fn=times_out, schedule=manual()))
     source = RunnerSource(runner)
     server = WebServer(source, bind=":0", token=TOKEN, action_timeout=0.2)
     with server, httpx.Client(base_url=server.url, timeout=10) as client:
         failed = client.post("/programs/broken/trigger", headers=AUTH)
         assert failed.status_code == 200
         assert failed.json()["error"] == "the run failed: RuntimeError: no luck"
+        own = client.post("/programs/timing-out/trigger", headers=AUTH)
+        assert own.status_code == 200
+        assert own.json()["error"] == "the run failed: TimeoutError: the job's own"
         going = client.post("/programs/slow/trigger", headers=AUTH)
         assert going.status_code == 202
         assert going.json()["running"] is True
@@ -286,6 +310,34 @@ def test_the_stream_pushes_the_page_again_when_a_program_changes(
         runner.trigger("counter")
         changed = next(pages)
         assert [(p["id"], p["runs"]) for p in changed["programs"]] == [("counter", 1)]
+
+
+def test_a_stream_starts_after_the_events_the_page_has(runner: Runner, client: Any) -> None:
+    """A stream opened with `after=N` (a new view of the same page), or reconnecting with
+    Last-Event-ID N, sends only the events after N; its events carry their number as id."""
+    runner.trigger("counter")
+    runner.settle()
+    newest = client.get("/api/events").json()[-1]["seq"]
+    for how in ({"params": {"after": newest - 1}}, {"headers": {"Last-Event-ID": str(newest - 1)}}):
+        with client.stream("GET", "/api/stream/programs", **how) as stream:
+            block: dict[str, str] = {}
+            for line in stream.iter_lines():
+                if line:
+                    name, _, value = line.partition(":")
+                    block[name] = value.strip()
+                elif block.get("event") == "events":
+                    break
+                else:
+                    block = {}
+            assert [event["seq"] for event in json.loads(block["data"])] == [newest]
+            assert block["id"] == str(newest)
+
+
+def test_the_stream_of_an_unknown_program_is_a_404(client: Any) -> None:
+    """No stream is opened for a program that does not exist."""
+    response = client.get("/api/stream/programs/nothing")
+    assert response.status_code == 404
+    assert "nothing" in response.json()["error"]
 
 
 def test_a_program_s_stream_pushes_its_state(runner: Runner, client: Any) -> None:

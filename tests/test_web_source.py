@@ -62,14 +62,19 @@ class Source(source_module.DashboardSource):
 
     name = "test"
 
-    def runners(self):  # type: ignore[no-untyped-def]
+    def __init__(self) -> None:
+        super().__init__(max_age=60.0)
+        self.reads = 0
+
+    def read_runners(self):  # type: ignore[no-untyped-def]
         return []
 
     def programs(self):  # type: ignore[no-untyped-def]
         return []
 
-    def detail(self, program_id, *, history):  # type: ignore[no-untyped-def]
-        raise KeyError(program_id)
+    def read_detail(self, program_id, *, history):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return (program_id, history, self.reads)
 
     def act(self, action, timeout):  # type: ignore[no-untyped-def]
         return None
@@ -85,3 +90,13 @@ def test_samples_are_kept_per_program_without_repeats() -> None:
     source.sample("a", LoadSample(at=T0 + timedelta(seconds=1), spawns=2, load=5.0))
     assert [s.spawns for s in source.samples("a")] == [1, 2]
     assert source.samples("b") == []
+
+
+def test_a_program_s_page_is_read_once_for_every_viewer() -> None:
+    """Two viewers of one program within a refresh get one read; another program (or another
+    length of history) is a read of its own."""
+    source = Source()
+    assert source.detail("a", history=10) == ("a", 10, 1)
+    assert source.detail("a", history=10) == ("a", 10, 1)
+    assert source.detail("b", history=10) == ("b", 10, 2)
+    assert source.detail("a", history=5) == ("a", 5, 3)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ import anyio
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -57,8 +59,8 @@ from actors.web.payloads import (
     runner_payload,
 )
 from actors.web.pictures import load_chart_svg, timeline_svg
-from actors.web.requests import Action, ProgramQuery
-from actors.web.source import DashboardSource
+from actors.web.requests import Action, ProgramQuery, program_id_of
+from actors.web.source import DashboardSource, StillRunning
 
 __all__ = ["HISTORY", "STATIC", "build_app"]
 
@@ -85,6 +87,15 @@ _PAGE_HEADERS = {**_HEADERS, "Content-Security-Policy": "default-src 'self'; img
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message}, status, headers=_HEADERS)
+
+
+def _after(request: Request) -> int:
+    """The number of the last event a visitor has: `after`, or a reconnecting browser's
+    Last-Event-ID."""
+    text = request.query_params.get("after") or request.headers.get("last-event-id") or "0"
+    if not text.isdigit():
+        raise ValueError(f"after must be an int >= 0, got {text!r:.80}")
+    return int(text)
 
 
 def _failure(error: BaseException) -> JSONResponse:
@@ -150,7 +161,10 @@ class _Dashboard:
         return payload
 
     async def program(self, request: Request) -> Response:
-        program_id = request.path_params["program_id"]
+        try:
+            program_id = program_id_of(request.path_params["program_id"])
+        except ValueError as error:
+            return _error(400, str(error))
         return await self._read(lambda: self._detail(program_id))
 
     def _events(self, after: int, program: str | None) -> list[dict[str, Any]]:
@@ -158,12 +172,11 @@ class _Dashboard:
         return [event_payload(record) for record in self.source.events.since(after, program)]
 
     async def events(self, request: Request) -> Response:
-        params = request.query_params
         try:
-            after = int(params.get("after", "0"))
-        except ValueError:
-            return _error(400, f"after must be an int, got {params.get('after')!r:.80}")
-        program = params.get("program") or None
+            after = _after(request)
+        except ValueError as error:
+            return _error(400, str(error))
+        program = request.query_params.get("program") or None
         return await self._read(lambda: self._events(after, program))
 
     async def _read(self, read: Callable[[], Any]) -> Response:
@@ -180,26 +193,37 @@ class _Dashboard:
             query = ProgramQuery.from_params(
                 {k: v for k, v in request.query_params.items() if k != "after"}
             )
+            after = _after(request)
         except ValueError as error:
             return _error(400, str(error))
         reads = {"page": lambda: self._page(query), "runners": self._runners}
-        return EventSourceResponse(self._stream(request, reads, None), ping=15)
+        return EventSourceResponse(self._stream(request, reads, None, after), ping=15)
 
     async def stream_program(self, request: Request) -> Response:
-        program_id = request.path_params["program_id"]
+        try:
+            program_id = program_id_of(request.path_params["program_id"])
+            after = _after(request)
+        except ValueError as error:
+            return _error(400, str(error))
         reads = {"program": lambda: self._detail(program_id)}
-        return EventSourceResponse(self._stream(request, reads, program_id), ping=15)
+        # A program that does not exist is a 404 now, not a stream of problems.
+        first = await self._read(reads["program"])
+        if first.status_code != 200:
+            return first
+        return EventSourceResponse(self._stream(request, reads, program_id, after), ping=15)
 
     async def _stream(
         self,
         request: Request,
         reads: dict[str, Callable[[], Any]],
         program: str | None,
+        after: int,
     ) -> AsyncIterator[dict[str, str]]:
         """Each of `reads` as an event of its name whenever its answer changes, and the
-        events stream's new events, until the visitor leaves or the server stops."""
+        events stream's new events after number `after`, until the visitor leaves or the
+        server stops. The events carry their last number as the SSE id: a browser that
+        reconnects sends it back (Last-Event-ID), and misses nothing still kept."""
         last: dict[str, str] = {}
-        after = 0
         while not self.stopping.is_set() and not await request.is_disconnected():
             for name, read in reads.items():
                 try:
@@ -215,7 +239,7 @@ class _Dashboard:
                 events = []
             if events:
                 after = events[-1]["seq"]
-                yield {"event": "events", "data": json.dumps(events)}
+                yield {"event": "events", "data": json.dumps(events), "id": str(after)}
             await anyio.sleep(self.refresh)
 
     # --- actions ------------------------------------------------------------------------
@@ -246,7 +270,7 @@ class _Dashboard:
         body = await request.body()
         try:
             sent = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return _error(400, f"the body must be JSON, got {body[:80]!r}")
         try:
             action = Action.from_params(
@@ -256,9 +280,7 @@ class _Dashboard:
             return _error(400, str(error))
         try:
             result = await run_in_threadpool(self.source.act, action, self.action_timeout)
-        except ProgramUnavailable as error:  # before TimeoutError: it is one
-            return _failure(error)
-        except TimeoutError:
+        except StillRunning:
             return JSONResponse(
                 {
                     "ok": True,
@@ -302,6 +324,7 @@ def build_app(
     refresh: float = 0.5,
     action_timeout: float = 10.0,
     stopping: threading.Event | None = None,
+    allowed_hosts: Sequence[str] = ("*",),
 ) -> Starlette:
     """The dashboard of `source` as an ASGI app.
 
@@ -311,6 +334,9 @@ def build_app(
         refresh: how often a live stream looks for changes (seconds).
         action_timeout: how long an action waits for its answer (a trigger, for its run).
         stopping: set when the server stops: the live streams end.
+        allowed_hosts: the names a request's Host header may give (`*`: any). A dashboard on
+            loopback allows only loopback names, so a page elsewhere whose name is made to
+            point at 127.0.0.1 (DNS rebinding) cannot read it.
     """
     dashboard = _Dashboard(
         source,
@@ -333,4 +359,5 @@ def build_app(
         Route("/programs/{program_id}/{action}", dashboard.action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes)
+    hosts = Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    return Starlette(routes=routes, middleware=[hosts])

@@ -17,7 +17,14 @@ import attrs
 from actors.program import Policy
 from actors.snapshots import ProgramInfo
 from actors.tree import messages as m
-from actors.validation import check_int, choices, integer, non_empty_str, one_of
+from actors.validation import (
+    check_int,
+    check_non_empty_str,
+    choices,
+    integer,
+    non_empty_str,
+    one_of,
+)
 
 __all__ = [
     "ACTIONS",
@@ -26,6 +33,7 @@ __all__ = [
     "ActionKind",
     "ProgramPage",
     "ProgramQuery",
+    "program_id_of",
 ]
 
 ActionKind = Literal["trigger", "pause", "resume", "spawn", "unspawn", "kill"]
@@ -159,6 +167,13 @@ class ProgramQuery:
             size=self.size,
             tags=tags,
         )
+
+
+def program_id_of(value: str) -> str:
+    """A program id from a URL, checked as an action's is (`ValueError` if it is not one)."""
+    check_non_empty_str("program_id", value, error=ValueError)
+    _short_text("program_id", value)
+    return value
 
 
 def _spawn_id(instance: Action, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -16,7 +16,7 @@ from actors.errors import ProgramNotFound
 from actors.events import Event, ScaledDown, ScaledUp
 from actors.snapshots import ProgramInfo, RunnerInfo, RunnerStatus
 from actors.web.requests import Action
-from actors.web.source import DashboardSource, Fresh, LoadSample, ProgramDetail
+from actors.web.source import DashboardSource, Fresh, LoadSample, ProgramDetail, StillRunning
 
 if TYPE_CHECKING:
     from actors.runner import Runner
@@ -29,7 +29,7 @@ class RunnerSource(DashboardSource):
     (seconds: one status a refresh, whoever watches)."""
 
     def __init__(self, runner: Runner, *, max_age: float = 0.25) -> None:
-        super().__init__()
+        super().__init__(max_age)
         self.runner = runner
         self.name = f"runner {runner.id!r}"
         self._status = Fresh(self._read_status, max_age)
@@ -51,13 +51,13 @@ class RunnerSource(DashboardSource):
                 self.sample(monitor.program, point)
         return status
 
-    def runners(self) -> list[RunnerInfo]:
+    def read_runners(self) -> list[RunnerInfo]:
         return self.runner.cluster()
 
     def programs(self) -> list[ProgramInfo]:
         return self._status.get().programs
 
-    def detail(self, program_id: str, *, history: int) -> ProgramDetail:
+    def read_detail(self, program_id: str, *, history: int) -> ProgramDetail:
         runner = self.runner
         info = runner.info(program_id)
         monitors = [m for m in self._status.get().monitors if m.program == program_id]
@@ -76,7 +76,13 @@ class RunnerSource(DashboardSource):
         match action.kind:
             case "trigger":
                 future: Future[Any] = runner.trigger(program_id, wait=False)
-                return future.result(timeout)
+                try:
+                    return future.result(timeout)
+                except TimeoutError:
+                    if future.done():  # the run's own TimeoutError: it failed
+                        raise
+                    msg = f"the run of {program_id!r} is still going after {timeout:g} s"
+                    raise StillRunning(msg) from None
             case "pause":
                 return runner.pause(program_id)
             case "resume":

@@ -38,6 +38,9 @@ DEFAULT_BIND = "127.0.0.1:8470"
 #: The environment variable a token is read from when none is given.
 TOKEN_VARIABLE = "ACTORS_WEB_TOKEN"
 
+#: The names a request may give its host by when the dashboard listens on loopback.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
 #: How long `start` waits for the server to listen (seconds).
 START_TIMEOUT = 10.0
 
@@ -115,6 +118,7 @@ class WebServer:
             refresh=refresh,
             action_timeout=action_timeout,
             stopping=self._stopping,
+            allowed_hosts=LOOPBACK_NAMES if _loopback(self.host) else ("*",),
         )
         config = uvicorn.Config(
             app,
@@ -215,6 +219,7 @@ def serve(
         ValueError: `bind` is not HOST:PORT.
         OSError: it cannot listen there.
     """
+    parse_bind(bind)  # a bad address is told before the source subscribes to the runner
     server = WebServer(RunnerSource(runner), bind=bind, token=token, refresh=refresh)
     server.start()
     runner._system.stop_with(server.stop)  # noqa: SLF001 - the runner's own parts

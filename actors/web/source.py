@@ -23,12 +23,27 @@ from actors.snapshots import MonitorInfo, ProgramInfo, RunnerInfo, RunRecord, Sp
 from actors.web.event_log import EventLog, EventRecord
 from actors.web.requests import Action
 
-__all__ = ["DashboardSource", "EventRecord", "Fresh", "LoadSample", "ProgramDetail"]
+__all__ = [
+    "DashboardSource",
+    "EventRecord",
+    "Fresh",
+    "LoadSample",
+    "ProgramDetail",
+    "StillRunning",
+]
 
 T = TypeVar("T")
 
 #: How many load samples a program's chart keeps.
 SAMPLES_KEPT = 600
+
+#: How many programs' pages are kept fresh at once (beyond, they are read afresh).
+DETAILS_KEPT = 100
+
+
+class StillRunning(Exception):
+    """An action's run had not finished when the action stopped waiting for it (it goes on).
+    Not a `TimeoutError`: a run may raise one of its own, and that is a failed run."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,22 +109,47 @@ class DashboardSource(ABC):
 
     name: str
 
-    def __init__(self) -> None:
+    def __init__(self, max_age: float) -> None:
         self.events = EventLog()
+        self._max_age = max_age
         self._samples: dict[str, deque[LoadSample]] = {}
         self._samples_lock = threading.Lock()
+        self._details: dict[tuple[str, int], Fresh[ProgramDetail]] = {}
+        self._runners = Fresh(self.read_runners, max_age)
+
+    def runners(self) -> list[RunnerInfo]:
+        """The runners, most recently heard of first (one read a refresh, for every viewer)."""
+        return self._runners.get()
+
+    def detail(self, program_id: str, *, history: int) -> ProgramDetail:
+        """One program's page, with its newest `history` runs (one read a refresh, for every
+        viewer of it).
+
+        Raises:
+            ProgramNotFound: no such program.
+        """
+        key = (program_id, history)
+        with self._samples_lock:
+            fresh = self._details.get(key)
+            if fresh is None:
+                if len(self._details) >= DETAILS_KEPT:  # pages nobody may watch any more
+                    self._details.clear()
+                fresh = self._details[key] = Fresh(
+                    lambda: self.read_detail(program_id, history=history), self._max_age
+                )
+        return fresh.get()
 
     @abstractmethod
-    def runners(self) -> list[RunnerInfo]:
-        """The runners, most recently heard of first."""
+    def read_runners(self) -> list[RunnerInfo]:
+        """The runners, most recently heard of first, read now."""
 
     @abstractmethod
     def programs(self) -> list[ProgramInfo]:
         """Every program, in install order (the app sorts and pages them)."""
 
     @abstractmethod
-    def detail(self, program_id: str, *, history: int) -> ProgramDetail:
-        """One program's page, with its newest `history` runs.
+    def read_detail(self, program_id: str, *, history: int) -> ProgramDetail:
+        """One program's page, with its newest `history` runs, read now.
 
         Raises:
             ProgramNotFound: no such program.
@@ -121,7 +161,8 @@ class DashboardSource(ABC):
 
         Raises:
             SchedulerError: the runner refused it (`ProgramNotFound`, `SpawnLimitError`...).
-            TimeoutError: no answer within `timeout` seconds (a trigger still running).
+            StillRunning: a trigger's run had not finished within `timeout` seconds.
+            Exception: a trigger's run raised it.
         """
 
     def refresh(self) -> None:  # noqa: B027 - optional

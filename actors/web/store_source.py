@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,10 @@ from actors.web.requests import Action
 from actors.web.source import DashboardSource, Fresh, ProgramDetail
 
 __all__ = ["StoreSource"]
+
+#: How far back in run numbers the events look for runs that committed late (and how many
+#: new runs, twice this, one look reads at most).
+EVENT_WINDOW = 200
 
 #: How long a program's page waits for its owner's list of spawns (seconds).
 SPAWNS_WAIT = 2.0
@@ -64,7 +69,7 @@ class StoreSource(DashboardSource):
     """
 
     def __init__(self, store: Store, *, lease: float = 15.0, max_age: float = 0.25) -> None:
-        super().__init__()
+        super().__init__(max_age)
         self.store = store
         self.name = store.url
         self._span = int(lease * 1_000_000 / 2)
@@ -80,24 +85,26 @@ class StoreSource(DashboardSource):
         except BaseException:
             store.close()
             raise
-        self._rows = Fresh(self._read_rows, max_age)
+        self._programs = Fresh(self._read_programs, max_age)
+        self._seen: deque[int] = deque(maxlen=EVENT_WINDOW * 4)  # run numbers told already
 
     def _now(self) -> int:
         return to_micros(datetime.now(UTC))
 
-    def runners(self) -> list[RunnerInfo]:
-        if self._coordinator is None:
-            return []
+    def read_runners(self) -> list[RunnerInfo]:
         now = self._now()
         with self._lock:
+            if self._coordinator is None:
+                return []
             rows = self._coordinator.runners()
         return runner_infos(rows, now=now, span=self._span)
 
     def _alive(self) -> set[str]:
         return {runner.id for runner in self.runners() if runner.alive}
 
-    def _read_rows(self) -> tuple[list[ProgramRow], set[str]]:
-        return self.store.program_rows(), self._alive()
+    def _read_programs(self) -> list[ProgramInfo]:
+        rows, alive = self.store.program_rows(), self._alive()
+        return [self._info(row, alive) for row in rows]
 
     def _info(self, row: ProgramRow, alive: set[str]) -> ProgramInfo:
         info = stored_info(StoredProgram(row=row), self.store.serializer, None)
@@ -108,10 +115,9 @@ class StoreSource(DashboardSource):
         return attrs.evolve(info, status=status, spawns=row.spawns if live else 0)
 
     def programs(self) -> list[ProgramInfo]:
-        rows, alive = self._rows.get()
-        return [self._info(row, alive) for row in rows]
+        return self._programs.get()
 
-    def detail(self, program_id: str, *, history: int) -> ProgramDetail:
+    def read_detail(self, program_id: str, *, history: int) -> ProgramDetail:
         stored = self.store.load_program(program_id)
         if stored is None:
             raise ProgramNotFound(f"{self.store.url} holds no program {program_id!r}")
@@ -143,18 +149,19 @@ class StoreSource(DashboardSource):
     def _ask_owner(self, message: Any, timeout: float) -> Any:
         """Send `message` to the runner that owns its program; its answer, or its error."""
         program_id = message.program_id
-        if self._coordinator is None:
-            msg = f"{self.store.url} is used by one runner only: it takes no calls"
-            raise ProgramUnavailable(msg)
         now = self._now()
         with self._lock:
-            owner = self._coordinator.owner_of(program_id, now=now, span=self._span)
+            coordinator = self._coordinator
+            if coordinator is None:
+                msg = f"{self.store.url} takes no calls (a store of one runner, or closed)"
+                raise ProgramUnavailable(msg)
+            owner = coordinator.owner_of(program_id, now=now, span=self._span)
         if owner is None:
             raise ProgramNotFound(f"{self.store.url} holds no program {program_id!r}")
         if owner[0] is None or not owner[1]:
             runner = "no runner" if owner[0] is None else f"its runner {owner[0]!r} is not alive"
             raise ProgramUnavailable(f"program {program_id!r} is not running now: {runner}")
-        ok, value = send_command(self._coordinator, owner[0], message, now=now, timeout=timeout)
+        ok, value = send_command(coordinator, owner[0], message, now=now, timeout=timeout)
         if not ok:
             raise value
         return value
@@ -163,11 +170,19 @@ class StoreSource(DashboardSource):
         return self._ask_owner(action.message(), timeout)
 
     def refresh(self) -> None:
-        # The first look shows the newest runs; later ones, what came since.
+        # The first look shows the newest runs; later ones, what came since. Runs are numbered
+        # as they are inserted, but several runners' transactions commit in any order: the
+        # window looks back EVENT_WINDOW numbers for one that committed late.
         with self._lock:
-            runs = self.store.recent_runs(self._last_run, 200)
+            after = max(0, self._last_run - EVENT_WINDOW)
+            runs = [
+                (number, run)
+                for number, run in self.store.recent_runs(after, EVENT_WINDOW * 2)
+                if number not in self._seen
+            ]
+            self._seen.extend(number for number, _ in runs)
             if runs:
-                self._last_run = runs[-1][0]
+                self._last_run = max(self._last_run, runs[-1][0])
         for _, run in runs:
             when = run.finished_at or run.started_at or run.scheduled_at or datetime.now(UTC)
             outcome = run.error if run.error is not None else run.result

@@ -83,7 +83,7 @@ const actors = (() => {
   // A live stream: `handlers` by event name; the browser reconnects by itself.
   function stream(url, handlers) {
     const live = document.getElementById("live");
-    const source = new EventSource(url);
+    const source = new EventSource(`${url}${url.includes("?") ? "&" : "?"}after=${lastSeq}`);
     source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
     source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
     for (const [name, handle] of Object.entries(handlers)) {
@@ -92,8 +92,14 @@ const actors = (() => {
     return source;
   }
 
+  // The number of the newest event shown: a new stream starts after it, and an event seen
+  // already (a reconnect) is not shown twice.
+  let lastSeq = 0;
+
   function addEvents(list, events, withProgram) {
     for (const event of events) {
+      if (event.seq <= lastSeq) continue;
+      lastSeq = event.seq;
       const item = el("li", { class: event.error ? "error" : null, "data-kind": event.kind },
         el("time", { text: when(event.at) }), " ",
         withProgram ? el("a", { href: `/programs/${encodeURIComponent(event.program)}`, text: event.program }) : null,

@@ -61,10 +61,18 @@
   }
 
   // A new query is a new stream: the server pushes this page of the table from now on.
-  function listen() {
+  // A query the server refuses (a hand-edited URL) is said, and the defaults shown instead.
+  async function listen() {
     if (live) live.close();
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) if (value !== "") params.set(name, value);
+    try {
+      await actors.api(`/api/programs?${params}`);
+    } catch (error) {
+      actors.say(`${error.message}: showing the first page instead`, true);
+      Object.assign(query, { page: 1, size: 50, sort: "id", order: "asc", tag: "", search: "" });
+      return listen();
+    }
     history.replaceState(null, "", `/?${params}`);
     live = stream(`/api/stream/programs?${params}`, {
       page: drawPage,
