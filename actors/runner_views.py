@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from actors.clock import Clock
     from actors.membership import Membership
 
-__all__ = ["RunnerViews"]
+__all__ = ["MAX_FIRES", "RunnerViews"]
+
+#: The most fire times `next_fires` gives at once.
+MAX_FIRES = 1000
 
 
 @user_facing
@@ -85,9 +88,10 @@ class RunnerViews:
 
         Raises:
             ProgramNotFound: no such program.
-            ValueError: `n` is not an int >= 1.
+            ValueError: `n` is not an int from 1 to `MAX_FIRES` (the program's actor works
+                them out, and an actor must not be kept busy).
         """
-        check_int("n", n, at_least=1, error=ValueError)
+        check_int("n", n, at_least=1, at_most=MAX_FIRES, error=ValueError)
         result: list[datetime] = self._call(GetNextFires(program_id=id, n=n))
         return result
 

@@ -111,6 +111,7 @@ def check_int(
     value: Any,
     *,
     at_least: int | None = None,
+    at_most: int | None = None,
     optional: Literal[False] = False,
     error: _Error = InvalidProgram,
 ) -> int: ...
@@ -120,6 +121,7 @@ def check_int(
     value: Any,
     *,
     at_least: int | None = None,
+    at_most: int | None = None,
     optional: bool,
     error: _Error = InvalidProgram,
 ) -> int | None: ...
@@ -128,15 +130,19 @@ def check_int(
     value: Any,
     *,
     at_least: int | None = None,
+    at_most: int | None = None,
     optional: bool = False,
     error: _Error = InvalidProgram,
 ) -> int | None:
-    """`value` if it is an int (not a bool) and at least `at_least`; `None` if `optional`."""
+    """`value` if it is an int (not a bool) within `[at_least, at_most]`; `None` if
+    `optional`. The message names the bound that was passed."""
     if value is None and optional:
         return None
     if not is_int(value) or (at_least is not None and value < at_least):
         bound = "" if at_least is None else f" >= {at_least}"
         _fail(error, field, f"an int{bound}", value, optional)
+    if at_most is not None and value > at_most:
+        _fail(error, field, f"an int <= {at_most}", value, optional)
     result: int = value
     return result
 
@@ -363,10 +369,15 @@ def _validator(check: Callable[..., Any], *args: Any, **rules: Any) -> Validator
 
 
 def integer(
-    *, at_least: int | None = None, optional: bool = False, error: _Error = InvalidProgram
+    *,
+    at_least: int | None = None,
+    at_most: int | None = None,
+    optional: bool = False,
+    error: _Error = InvalidProgram,
 ) -> Validator:
-    """An int (not a bool), at least `at_least` if given; `None` too if `optional`."""
-    return _validator(check_int, at_least=at_least, optional=optional, error=error)
+    """An int (not a bool), within `[at_least, at_most]` where given; `None` too if
+    `optional`."""
+    return _validator(check_int, at_least=at_least, at_most=at_most, optional=optional, error=error)
 
 
 def number(

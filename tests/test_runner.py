@@ -495,6 +495,8 @@ def test_next_fires_lists_the_coming_fire_times(runner: Runner, clock: ManualClo
     assert runner.next_fires("m") == []
     with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
         runner.next_fires("w", 0)
+    with pytest.raises(ValueError, match="n must be an int <= 1000, got 1001"):
+        runner.next_fires("w", 1001)  # worked out by the program's actor: kept short
     with pytest.raises(ProgramNotFound):
         runner.next_fires("nothing")
 

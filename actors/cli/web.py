@@ -56,11 +56,9 @@ def _served(server: WebServer, what: str, command: str) -> None:
     print(f"actors {command}: the dashboard of {what} is at {server.url}: {actions}", flush=True)
 
 
-def _cannot_listen(command: str, bind: str, error: OSError) -> UsageError:
-    why = error.strerror or str(error)
-    return UsageError(
-        f"actors {command}: error: --{'bind' if command == 'web' else 'web'} {bind}: {why}"
-    )
+def _cannot_listen(command: str, option: str, error: OSError) -> UsageError:
+    """`option` (`--bind ADDRESS`) names an address the dashboard cannot listen on."""
+    return UsageError(f"actors {command}: error: {option}: {error.strerror or error}")
 
 
 def web_server(runner: Runner, args: argparse.Namespace) -> WebServer:
@@ -76,7 +74,7 @@ def web_server(runner: Runner, args: argparse.Namespace) -> WebServer:
         raise UsageError(f"actors run: error: --web {args.web}: {error}") from None
     except OSError as error:
         runner.stop(wait=False)
-        raise _cannot_listen("run", args.web, error) from None
+        raise _cannot_listen("run", f"--web {args.web}", error) from None
     _served(server, f"runner {runner.id!r}", "run")
     return server
 
@@ -96,7 +94,7 @@ def web_command(args: argparse.Namespace) -> int:
         with signals_to_main_thread():
             server = serve_store(store, bind=args.bind, token=args.token, lease=args.lease)
     except OSError as error:
-        raise _cannot_listen("web", args.bind, error) from None
+        raise _cannot_listen("web", f"--bind {args.bind}", error) from None
     _served(server, store.url, "web")
     deadline = None if args.for_ is None else time.monotonic() + args.for_
     reason = "--for"

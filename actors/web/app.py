@@ -98,6 +98,12 @@ def _after(request: Request) -> int:
     return int(text)
 
 
+def _answer(action: Action, status: int, **fields: Any) -> JSONResponse:
+    """What became of `action`: `ok`, the action and its program, and `fields`."""
+    body = {"ok": fields.pop("ok"), "action": action.kind, "program": action.program_id}
+    return JSONResponse({**body, **fields}, status, headers=_HEADERS)
+
+
 def _failure(error: BaseException) -> JSONResponse:
     for kind, status in _STATUSES:
         if isinstance(error, kind):
@@ -281,40 +287,16 @@ class _Dashboard:
         try:
             result = await run_in_threadpool(self.source.act, action, self.action_timeout)
         except StillRunning:
-            return JSONResponse(
-                {
-                    "ok": True,
-                    "action": action.kind,
-                    "program": action.program_id,
-                    "running": True,
-                    "message": f"still running after {self.action_timeout:g} s",
-                },
-                202,
-                headers=_HEADERS,
-            )
+            message = f"still running after {self.action_timeout:g} s"
+            return _answer(action, 202, ok=True, running=True, message=message)
         except SchedulerError as error:
             return _failure(error)
         except Exception as error:  # noqa: BLE001 - the run's own error: it ran, and failed
             if action.kind != "trigger":
                 return _failure(error)
-            return JSONResponse(
-                {
-                    "ok": False,
-                    "action": action.kind,
-                    "program": action.program_id,
-                    "error": f"the run failed: {type(error).__name__}: {error}",
-                },
-                headers=_HEADERS,
-            )
-        return JSONResponse(
-            {
-                "ok": True,
-                "action": action.kind,
-                "program": action.program_id,
-                "result": jsonable(result),
-            },
-            headers=_HEADERS,
-        )
+            failed = f"the run failed: {type(error).__name__}: {error}"
+            return _answer(action, 200, ok=False, error=failed)
+        return _answer(action, 200, ok=True, result=jsonable(result))
 
 
 def build_app(

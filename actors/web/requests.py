@@ -18,7 +18,6 @@ from actors.program import Policy
 from actors.snapshots import ProgramInfo
 from actors.tree import messages as m
 from actors.validation import (
-    check_int,
     check_non_empty_str,
     choices,
     integer,
@@ -43,6 +42,9 @@ ACTIONS: tuple[str, ...] = choices(ActionKind)
 
 #: The longest text a visitor may send for an id, a tag or a search.
 MAX_TEXT = 500
+
+#: The most spawns one action may start or stop.
+MAX_SPAWNS = 1000
 
 #: The most rows one page of the programs table may have.
 MAX_PAGE_SIZE = 500
@@ -111,18 +113,15 @@ class ProgramQuery:
     name), sorted by `sort` (`SORT_KEYS`) in `order`, `size` rows from page `page` (from 1)."""
 
     page: int = attrs.field(default=1, validator=integer(at_least=1, error=ValueError))
-    size: int = attrs.field(default=50, validator=integer(at_least=1, error=ValueError))
+    size: int = attrs.field(
+        default=50, validator=integer(at_least=1, at_most=MAX_PAGE_SIZE, error=ValueError)
+    )
     sort: str = attrs.field(default="id", validator=one_of(tuple(SORT_KEYS), error=ValueError))
     order: Literal["asc", "desc"] = attrs.field(
         default="asc", validator=one_of(("asc", "desc"), error=ValueError)
     )
     tag: str | None = attrs.field(default=None, validator=_text)
     search: str | None = attrs.field(default=None, validator=_text)
-
-    def __attrs_post_init__(self) -> None:
-        if self.size > MAX_PAGE_SIZE:
-            msg = f"size must be an int <= {MAX_PAGE_SIZE}, got {self.size!r}"
-            raise ValueError(msg)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ProgramQuery:
@@ -193,7 +192,9 @@ class Action:
 
     kind: ActionKind = attrs.field(validator=one_of(ActionKind, error=ValueError))
     program_id: str = attrs.field(validator=[non_empty_str(error=ValueError), _text])
-    n: int = attrs.field(default=1, validator=integer(at_least=1, error=ValueError))
+    n: int = attrs.field(
+        default=1, validator=integer(at_least=1, at_most=MAX_SPAWNS, error=ValueError)
+    )
     policy: Policy | None = attrs.field(default=None)
     spawn_id: str | None = attrs.field(default=None, validator=_spawn_id)
 
@@ -201,11 +202,6 @@ class Action:
     def _policy(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None:
             one_of(Policy, error=ValueError)(self, attribute, value)
-
-    def __attrs_post_init__(self) -> None:
-        if self.n > 1000:
-            msg = f"n must be an int <= 1000, got {self.n!r}"
-            raise ValueError(msg)
 
     @classmethod
     def from_params(
@@ -226,7 +222,6 @@ class Action:
             takes = ", ".join(sorted(allowed)) or "nothing"
             msg = f"{kind} takes {takes} in its body, got {sorted(unknown)[0]!r:.80}"
             raise ValueError(msg)
-        check_int("n", body.get("n", 1), at_least=1, error=ValueError)
         return cls(
             kind=kind,  # type: ignore[arg-type] # checked by its validator
             program_id=program_id,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from actors.errors import ProgramNotFound
 from actors.events import Event, ScaledDown, ScaledUp
 from actors.snapshots import ProgramInfo, RunnerInfo, RunnerStatus
 from actors.web.requests import Action
@@ -91,10 +90,8 @@ class RunnerSource(DashboardSource):
                 return runner.spawn(program_id, action.n)
             case "unspawn":
                 return runner.unspawn(program_id, action.n, policy=action.policy)
-            case "kill":
-                assert action.spawn_id is not None
-                return runner.kill_spawn(program_id, action.spawn_id)
-        raise ProgramNotFound(program_id)  # pragma: no cover - every kind is matched
+        assert action.spawn_id is not None  # a kill: checked at construction
+        return runner.kill_spawn(program_id, action.spawn_id)
 
     def close(self) -> None:
         self._subscription.cancel()
